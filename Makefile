@@ -1,0 +1,121 @@
+# synthhost -- see README.md.
+#
+#   make            build the host, the plugins and the tests into $(BUILD)
+#   make demo       install missing packages, build, run on the example log
+#   make test       build and run every test
+#   make test SANITIZE=1   the same under AddressSanitizer + UBSan (build-san/)
+#   make valgrind   run the host on the example log under valgrind
+#   make clean
+
+CC      ?= cc
+SANITIZE ?=
+ifeq ($(SANITIZE),1)
+BUILD   ?= build-san
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
+           -fno-omit-frame-pointer
+else
+BUILD   ?= build
+SANFLAGS =
+endif
+
+PKGS     = jansson libconfig
+DEPCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEPLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lconfig)
+CMOCKA    := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+JANSSON_LIBS := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
+CFLAGS  ?= -O2 -g
+BASECFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP
+# The core sees its own headers; a plugin sees only sdk/ and jansson.
+ALLCFLAGS = $(BASECFLAGS) -Isdk -Icore $(DEPCFLAGS)
+LDLIBS   = $(DEPLIBS) -ldl -lpthread
+PLUGIN_CFLAGS = $(BASECFLAGS) -Isdk -fPIC -fvisibility=hidden -shared
+
+CORE_SRC  = $(filter-out core/main.c,$(wildcard core/*.c))
+CORE_OBJ  = $(CORE_SRC:%.c=$(BUILD)/%.o)
+LIB       = $(BUILD)/libsynth.a
+HOST      = $(BUILD)/synthhost
+
+PLUGIN_DIRS = $(patsubst %/,%,$(wildcard plugins/*/))
+PLUGINS     = $(PLUGIN_DIRS:plugins/%=$(BUILD)/plugins/%.so)
+
+UNIT_SRC  = $(wildcard tests/unit/test_*.c)
+UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+INTEG_BIN = $(BUILD)/tests/integration
+TESTUTIL  = $(BUILD)/tests/testutil.o
+
+# Test plugins: one source, built once per variant (tests/plugins/README).
+TP = $(BUILD)/tests/plugins
+TEST_PLUGINS = $(TP)/good.so $(TP)/abi-major.so $(TP)/abi-newer.so \
+               $(TP)/no-entry.so $(TP)/small-struct.so $(TP)/too-small.so \
+               $(TP)/init-fails.so $(TP)/bad-default.so $(TP)/bad-name.so
+
+all: $(HOST) $(PLUGINS) $(UNIT_BIN) $(INTEG_BIN) $(TEST_PLUGINS)
+
+$(BUILD)/core/%.o: core/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -c $< -o $@
+
+$(LIB): $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(HOST): $(BUILD)/core/main.o $(LIB)
+	$(CC) $(ALLCFLAGS) $^ -o $@ $(LDLIBS)
+
+# Every folder plugins/<kind>-<name>/ becomes $(BUILD)/plugins/<kind>-<name>.so
+.SECONDEXPANSION:
+$(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) sdk/synth_plugin.h sdk/synth_session.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) $(filter %.c,$^) -o $@ $(JANSSON_LIBS)
+
+$(TESTUTIL): tests/testutil.c tests/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) $(TESTUTIL)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -Itests $< $(TESTUTIL) $(LIB) -o $@ $(LDLIBS) $(CMOCKA)
+
+$(INTEG_BIN): tests/integration/integration.c $(TESTUTIL)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -Itests $< $(TESTUTIL) -o $@ $(LDLIBS) $(CMOCKA)
+
+$(TP)/good.so:         TPFLAGS =
+$(TP)/abi-major.so:    TPFLAGS = -DTP_ABI_MAJOR=2
+$(TP)/abi-newer.so:    TPFLAGS = -DTP_ABI_MINOR=99
+$(TP)/no-entry.so:     TPFLAGS = -DTP_NO_ENTRY
+$(TP)/small-struct.so: TPFLAGS = -DTP_STRUCT_SIZE=SYNTH_PLUGIN_SIZE_1_0 -DTP_NAME='"small-struct"'
+$(TP)/too-small.so:    TPFLAGS = -DTP_STRUCT_SIZE=16 -DTP_NAME='"too-small"'
+$(TP)/init-fails.so:   TPFLAGS = -DTP_INIT_FAILS
+$(TP)/bad-default.so:  TPFLAGS = -DTP_BAD_DEFAULT -DTP_NAME='"bad-default"'
+$(TP)/bad-name.so:     TPFLAGS = -DTP_NAME='"Bad Name"'
+$(TP)/%.so: tests/plugins/testplug.c sdk/synth_plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) $(TPFLAGS) $< -o $@ $(JANSSON_LIBS)
+
+# The tests find the build through these variables.
+TEST_ENV = SYNTH_BUILD=$(abspath $(BUILD)) SYNTH_ROOT=$(CURDIR)
+
+test: all
+	@set -e; for t in $(UNIT_BIN) $(INTEG_BIN); do \
+	    echo "== $$t"; $(TEST_ENV) $$t; done
+	@echo "all test programs passed ($(BUILD))"
+
+demo:
+	@scripts/install-deps.sh
+	@$(MAKE) --no-print-directory $(HOST) $(PLUGINS)
+	@scripts/demo.sh $(HOST)
+
+valgrind: $(HOST) $(PLUGINS)
+	valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    $(HOST) -q -c conf/synth.conf -o $(BUILD)/valgrind-out
+
+clean:
+	rm -rf build build-san synthetic-data
+
+.PHONY: all test demo valgrind clean
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,349 @@
+/* config.c -- load and validate synth.conf (see config.h). */
+#include "config.h"
+#include "alloc.h"
+#include "log.h"
+#include "strbuf.h"
+#include "synth_plugin.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+
+/* The top-level keys.  Sections owned by plugins are validated in plugin.c
+ * against the plugins' option tables. */
+static const char *const top_keys[] = {
+    "enabled", "input", "output_dir", "plugin_dir", "formats", "mode",
+    "batch_size", "capture", "filters", "privacy", "plugins", "session",
+    "max_line_bytes", "sidecar", NULL};
+static const char *const session_keys[] = {"idle_gap_ms", "max_turns",
+                                           "max_bytes", "max_open", NULL};
+
+void core_config_defaults(core_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->enabled = 1;
+    c->output_dir = core_strdup("synthetic-data");
+    c->batch_size = 100;
+    c->limits.idle_gap_ms = 30LL * 60 * 1000;
+    c->limits.max_turns = 256;
+    c->limits.max_bytes = 16u << 20;
+    c->limits.max_open = 10000;
+    c->max_line_bytes = 64u << 20;
+}
+
+char *core_config_resolve(const char *base, const char *p)
+{
+    if (base == NULL || p[0] == '/' || strcmp(p, "-") == 0 || base[0] == 0)
+        return core_strdup(p);
+    core_strbuf b = {0};
+    core_strbuf_printf(&b, "%s/%s", base, p);
+    return b.data;
+}
+
+void core_config_error(core_config *c, const config_setting_t *s,
+                       const char *fmt, ...)
+{
+    core_strbuf msg = {0};
+    const char *file = s ? config_setting_source_file(s) : NULL;
+    if (file == NULL)
+        file = c->path ? c->path : "(config)";
+    if (s && config_setting_source_line(s) > 0)
+        core_strbuf_printf(&msg, "%s:%u: ", file,
+                           config_setting_source_line(s));
+    else
+        core_strbuf_printf(&msg, "%s: ", file);
+    va_list ap;
+    va_start(ap, fmt);
+    core_strbuf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    core_error("%s", core_strbuf_str(&msg));
+    core_strbuf_free(&msg);
+    c->errors++;
+}
+
+config_setting_t *core_config_section(const core_config *c, const char *name)
+{
+    if (!c->loaded)
+        return NULL;
+    return config_setting_get_member(config_root_setting(&c->cfg), name);
+}
+
+const char *core_config_type_name(const config_setting_t *s)
+{
+    switch (config_setting_type(s)) {
+    case CONFIG_TYPE_GROUP:  return "group";
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64:  return "integer";
+    case CONFIG_TYPE_FLOAT:  return "float";
+    case CONFIG_TYPE_STRING: return "string";
+    case CONFIG_TYPE_BOOL:   return "boolean";
+    case CONFIG_TYPE_ARRAY:  return "array";
+    case CONFIG_TYPE_LIST:   return "list";
+    default:                 return "value";
+    }
+}
+
+/* Levenshtein distance, capped: only small distances matter here. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return SIZE_MAX;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t best = diag + cost;
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *core_config_suggest(const char *word, const char *const *names)
+{
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (size_t i = 0; names[i]; i++) {
+        size_t d = edit_distance(word, names[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = names[i];
+        }
+    }
+    size_t len = strlen(word);
+    return best_d <= (len < 6 ? 1 : len / 3) ? best : NULL;
+}
+
+/* Report an unknown key with the list of known ones and a suggestion. */
+static void unknown_key(core_config *c, const config_setting_t *s,
+                        const char *where, const char *const *known)
+{
+    core_strbuf list = {0};
+    for (size_t i = 0; known[i]; i++)
+        core_strbuf_printf(&list, "%s%s", i ? ", " : "", known[i]);
+    const char *near = core_config_suggest(config_setting_name(s), known);
+    if (near)
+        core_config_error(c, s, "unknown key \"%s\"%s; did you mean \"%s\"?",
+                          config_setting_name(s), where, near);
+    else
+        core_config_error(c, s, "unknown key \"%s\"%s (known: %s)",
+                          config_setting_name(s), where,
+                          core_strbuf_str(&list));
+    core_strbuf_free(&list);
+}
+
+static int is_known(const char *name, const char *const *known)
+{
+    for (size_t i = 0; known[i]; i++)
+        if (strcmp(name, known[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int want_type(core_config *c, const config_setting_t *s, int type,
+                     const char *what)
+{
+    int t = config_setting_type(s);
+    if (t == type || (type == CONFIG_TYPE_INT && t == CONFIG_TYPE_INT64))
+        return 1;
+    core_config_error(c, s, "\"%s\" must be %s, not a %s",
+                      config_setting_name(s), what,
+                      core_config_type_name(s));
+    return 0;
+}
+
+static int get_bool(core_config *c, const config_setting_t *s, int *out)
+{
+    if (!want_type(c, s, CONFIG_TYPE_BOOL, "true or false"))
+        return 0;
+    *out = config_setting_get_bool(s);
+    return 1;
+}
+
+static int get_count(core_config *c, const config_setting_t *s,
+                     long long min, long long *out)
+{
+    if (!want_type(c, s, CONFIG_TYPE_INT, "an integer"))
+        return 0;
+    long long v = config_setting_get_int64(s);
+    if (v < min) {
+        core_config_error(c, s, "\"%s\" must be at least %lld, not %lld",
+                          config_setting_name(s), min, v);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* Read a string or a list of strings into an owned array. */
+static int get_strings(core_config *c, const config_setting_t *s,
+                       char ***out, size_t *n, const char *resolve_base)
+{
+    int t = config_setting_type(s);
+    if (t == CONFIG_TYPE_STRING) {
+        *out = core_calloc(1, sizeof **out);
+        (*out)[0] = core_config_resolve(resolve_base,
+                                        config_setting_get_string(s));
+        *n = 1;
+        return 1;
+    }
+    if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY) {
+        core_config_error(c, s, "\"%s\" must be a list of strings, not a %s",
+                          config_setting_name(s), core_config_type_name(s));
+        return 0;
+    }
+    int len = config_setting_length(s);
+    char **v = core_calloc((size_t)len + 1, sizeof *v);
+    for (int i = 0; i < len; i++) {
+        config_setting_t *el = config_setting_get_elem(s, (unsigned)i);
+        if (config_setting_type(el) != CONFIG_TYPE_STRING) {
+            core_config_error(c, el, "\"%s\" must hold strings only",
+                              config_setting_name(s));
+            for (int j = 0; j < i; j++)
+                core_free(v[j]);
+            core_free(v);
+            return 0;
+        }
+        v[i] = core_config_resolve(resolve_base, config_setting_get_string(el));
+    }
+    *out = v;
+    *n = (size_t)len;
+    return 1;
+}
+
+static void load_session(core_config *c, const config_setting_t *g)
+{
+    if (!want_type(c, g, CONFIG_TYPE_GROUP, "a group { ... }"))
+        return;
+    for (int i = 0; i < config_setting_length(g); i++) {
+        config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+        const char *name = config_setting_name(s);
+        long long v;
+        if (!is_known(name, session_keys))
+            unknown_key(c, s, " in session", session_keys);
+        else if (!get_count(c, s, 0, &v))
+            continue;
+        else if (strcmp(name, "idle_gap_ms") == 0)
+            c->limits.idle_gap_ms = v;
+        else if (strcmp(name, "max_turns") == 0)
+            c->limits.max_turns = (size_t)v;
+        else if (strcmp(name, "max_bytes") == 0)
+            c->limits.max_bytes = (size_t)v;
+        else
+            c->limits.max_open = (size_t)v;
+    }
+}
+
+static void load_key(core_config *c, config_setting_t *s)
+{
+    const char *name = config_setting_name(s);
+    long long v;
+    if (strcmp(name, "enabled") == 0) {
+        get_bool(c, s, &c->enabled);
+    } else if (strcmp(name, "sidecar") == 0) {
+        get_bool(c, s, &c->sidecar);
+    } else if (strcmp(name, "input") == 0) {
+        get_strings(c, s, &c->inputs, &c->ninputs, c->dir);
+    } else if (strcmp(name, "formats") == 0) {
+        if (get_strings(c, s, &c->formats, &c->nformats, NULL) &&
+            c->nformats == 0)
+            core_config_error(c, s, "\"formats\" is empty: name at least "
+                                    "one format");
+    } else if (strcmp(name, "output_dir") == 0 ||
+               strcmp(name, "plugin_dir") == 0) {
+        if (!want_type(c, s, CONFIG_TYPE_STRING, "a string"))
+            return;
+        char **dst = name[0] == 'o' ? &c->output_dir : &c->plugin_dir;
+        core_free(*dst);
+        *dst = core_config_resolve(c->dir, config_setting_get_string(s));
+    } else if (strcmp(name, "mode") == 0) {
+        if (!want_type(c, s, CONFIG_TYPE_STRING, "a string"))
+            return;
+        const char *m = config_setting_get_string(s);
+        if (strcmp(m, "realtime") == 0)
+            core_config_error(c, s, "mode \"realtime\" is not available in "
+                                    "this version; use \"batch\"");
+        else if (strcmp(m, "batch") != 0)
+            core_config_error(c, s, "unknown mode \"%s\" (known: batch, "
+                                    "realtime)", m);
+    } else if (strcmp(name, "batch_size") == 0) {
+        get_count(c, s, 1, &c->batch_size);
+    } else if (strcmp(name, "max_line_bytes") == 0) {
+        if (get_count(c, s, 1024, &v))
+            c->max_line_bytes = (size_t)v;
+    } else if (strcmp(name, "session") == 0) {
+        load_session(c, s);
+    } else if (strcmp(name, "capture") == 0 || strcmp(name, "filters") == 0 ||
+               strcmp(name, "privacy") == 0 || strcmp(name, "plugins") == 0) {
+        want_type(c, s, CONFIG_TYPE_GROUP, "a group { ... }");
+    } else {
+        unknown_key(c, s, "", top_keys);
+    }
+}
+
+int core_config_load(core_config *c, const char *path)
+{
+    core_config_defaults(c);
+    c->path = core_strdup(path);
+    const char *slash = strrchr(path, '/');
+    c->dir = slash ? core_strndup(path, (size_t)(slash - path + 1))
+                   : core_strdup("");
+    if (c->dir[0] != '\0' && strlen(c->dir) > 1)
+        c->dir[strlen(c->dir) - 1] = '\0'; /* drop the trailing slash */
+    config_init(&c->cfg);
+    c->loaded = 1;
+    if (c->dir[0] != '\0')
+        config_set_include_dir(&c->cfg, c->dir);
+    if (config_read_file(&c->cfg, path) != CONFIG_TRUE) {
+        if (config_error_type(&c->cfg) == CONFIG_ERR_FILE_IO)
+            core_error("%s: cannot read the config file", path);
+        else
+            core_error("%s:%d: %s", config_error_file(&c->cfg)
+                                        ? config_error_file(&c->cfg)
+                                        : path,
+                       config_error_line(&c->cfg), config_error_text(&c->cfg));
+        c->errors++;
+        return SYNTH_ECONFIG;
+    }
+    config_setting_t *root = config_root_setting(&c->cfg);
+    for (int i = 0; i < config_setting_length(root); i++)
+        load_key(c, config_setting_get_elem(root, (unsigned)i));
+    if (c->nformats == 0 && core_config_section(c, "formats") == NULL)
+        core_config_error(c, NULL, "no \"formats\": name the formats to "
+                                   "write, e.g. formats = "
+                                   "[\"instruction-tuning\"];");
+    return c->errors ? SYNTH_ECONFIG : SYNTH_OK;
+}
+
+static void free_strings(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        core_free(v[i]);
+    core_free(v);
+}
+
+void core_config_free(core_config *c)
+{
+    if (c == NULL)
+        return;
+    if (c->loaded)
+        config_destroy(&c->cfg);
+    free_strings(c->inputs, c->ninputs);
+    free_strings(c->formats, c->nformats);
+    core_free(c->path);
+    core_free(c->dir);
+    core_free(c->output_dir);
+    core_free(c->plugin_dir);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,60 @@
+/*
+ * config.h -- synth.conf: load with libconfig, validate the core's keys.
+ *
+ * The core validates the keys it owns (see core_config below) and leaves
+ * the sections that belong to plugins (capture, filters, privacy, plugins)
+ * to plugin.c, which checks them against the plugins' option tables.  Every
+ * problem is printed as "synthhost: error: FILE:LINE: message"; loading
+ * reports all of them, then fails, before anything is written.
+ */
+#ifndef CORE_CONFIG_H
+#define CORE_CONFIG_H
+
+#include <libconfig.h>
+#include <stddef.h>
+
+#include "session.h"
+
+typedef struct core_config {
+    char *path;               /* owned: the file as named, or NULL (none) */
+    char *dir;                /* owned: its directory (relative paths) */
+    config_t cfg;             /* owned: the parsed document */
+    int loaded;               /* cfg holds a document to destroy */
+    int enabled;              /* `enabled` (default true) */
+    char **inputs;            /* owned: resolved `input` paths ("-" stdin) */
+    size_t ninputs;
+    char *output_dir;         /* owned: resolved `output_dir` */
+    char *plugin_dir;         /* owned: resolved `plugin_dir`, or NULL */
+    char **formats;           /* owned: `formats`, in config order */
+    size_t nformats;
+    long long batch_size;     /* `batch_size`: records per write batch */
+    core_session_limits limits;   /* `session = {...}` */
+    size_t max_line_bytes;    /* `max_line_bytes` */
+    int sidecar;              /* `sidecar`: write <file>.meta lineage */
+    int errors;               /* config errors reported so far */
+} core_config;
+
+/* Fill c with the defaults (no file).  Never fails. */
+void core_config_defaults(core_config *c);
+/* Load and validate path into c (defaults first).  Returns SYNTH_OK, or
+ * SYNTH_ECONFIG after printing every error; c must be freed either way. */
+int core_config_load(core_config *c, const char *path);
+/* Return an owned path: p itself when absolute or when base is NULL, else
+ * base/p. */
+char *core_config_resolve(const char *base, const char *p);
+/* Print "FILE:LINE: message" for setting s (or FILE alone when s is NULL)
+ * as an error and count it in c->errors. */
+void core_config_error(core_config *c, const config_setting_t *s,
+                       const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Return the named top-level setting, or NULL. */
+config_setting_t *core_config_section(const core_config *c, const char *name);
+/* Return the libconfig type name of s ("integer", "group", ...). */
+const char *core_config_type_name(const config_setting_t *s);
+/* Return the closest of the NULL-terminated names to word (for "did you
+ * mean"), or NULL when none is close. */
+const char *core_config_suggest(const char *word, const char *const *names);
+/* Free what c owns; NULL-safe. */
+void core_config_free(core_config *c);
+
+#endif

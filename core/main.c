@@ -1,0 +1,305 @@
+/*
+ * main.c -- the synthhost command line.
+ *
+ *   synthhost -c FILE [-i FILE|-]... [-o DIR] [-p DIR] [-q]
+ *   synthhost plugins [-c FILE] [-p DIR] [NAME]
+ *   synthhost --help | --version
+ *
+ * Exit codes: 0 ok, 1 runtime error, 2 usage or config error.
+ */
+#include "alloc.h"
+#include "config.h"
+#include "log.h"
+#include "pipeline.h"
+#include "plugin.h"
+#include "stop.h"
+#include "version.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+static void usage(FILE *out)
+{
+    fputs("usage: synthhost -c FILE [-i FILE|-]... [-o DIR] [-p DIR] [-q]\n"
+          "       synthhost plugins [-c FILE] [-p DIR] [NAME]\n"
+          "       synthhost --help | --version\n"
+          "\n"
+          "Turns AI agent reasoning logs (JSONL) into training datasets, one\n"
+          "file per format, using the formatter, filter, privacy and scorer\n"
+          "plugins that the config selects.\n"
+          "\n"
+          "  -c, --config FILE   the config (libconfig syntax), e.g. "
+          "conf/synth.conf\n"
+          "  -i, --input FILE    read FILE instead of the config's input "
+          "(- = stdin);\n"
+          "                      repeat for several files\n"
+          "  -o, --output DIR    write to DIR instead of output_dir\n"
+          "  -p, --plugins DIR   load plugins from DIR instead of "
+          "plugin_dir\n"
+          "  -q, --quiet         print errors and warnings only\n"
+          "  -h, --help          this text\n"
+          "  -V, --version       the version and plugin ABI\n"
+          "\n"
+          "  plugins [NAME]      list the plugins found (or one), with their\n"
+          "                      kind, version, ABI, path and options\n"
+          "\n"
+          "Exit status: 0 ok, 1 runtime error, 2 usage or config error.\n",
+          out);
+}
+
+/* The plugin directory when neither the config nor -p names one: next to
+ * the binary (a build tree) or in ../lib/synthhost/plugins (installed).
+ * Returns an owned path. */
+static char *default_plugin_dir(void)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return core_strdup("plugins");
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    static const char *const rel[] = {"plugins", "../lib/synthhost/plugins"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+        char *dir = core_config_resolve(exe, rel[i]);
+        struct stat st;
+        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+            return dir;
+        core_free(dir);
+    }
+    return core_config_resolve(exe, "plugins");
+}
+
+typedef struct cli {
+    const char *config;
+    const char *output;
+    const char *plugins;
+    char **inputs;        /* owned array, borrowed strings */
+    size_t ninputs;
+    int quiet;
+} cli;
+
+/* Parse options into c.  Returns SYNTH_OK, or SYNTH_EINVAL after printing
+ * a usage error; *done is set when --help or --version was handled. */
+static int parse_args(int argc, char **argv, cli *c, int *done)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, 0, 'c'},
+        {"input", required_argument, 0, 'i'},
+        {"output", required_argument, 0, 'o'},
+        {"plugins", required_argument, 0, 'p'},
+        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0}};
+    int ch;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":c:i:o:p:qhV", longopts, NULL)) !=
+           -1) {
+        switch (ch) {
+        case 'c': c->config = optarg; break;
+        case 'o': c->output = optarg; break;
+        case 'p': c->plugins = optarg; break;
+        case 'q': c->quiet = 1; break;
+        case 'i':
+            c->inputs = core_realloc(c->inputs,
+                                     (c->ninputs + 1) * sizeof *c->inputs);
+            c->inputs[c->ninputs++] = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            *done = 1;
+            return SYNTH_OK;
+        case 'V':
+            printf("synthhost %s (plugin ABI %d.%d)\n", SYNTH_VERSION,
+                   SYNTH_ABI_MAJOR, SYNTH_ABI_MINOR);
+            *done = 1;
+            return SYNTH_OK;
+        case ':':
+            core_error("option %s needs a value (see synthhost --help)",
+                       argv[optind - 1]);
+            return SYNTH_EINVAL;
+        default:
+            core_error("unknown option %s (see synthhost --help)",
+                       argv[optind - 1]);
+            return SYNTH_EINVAL;
+        }
+    }
+    return SYNTH_OK;
+}
+
+/* Load the config named on the command line (or the defaults) and apply
+ * the command-line overrides.  Returns SYNTH_OK or SYNTH_ECONFIG. */
+static int load_config(const cli *c, core_config *cfg)
+{
+    if (c->config) {
+        if (core_config_load(cfg, c->config) != SYNTH_OK)
+            return SYNTH_ECONFIG;
+    } else {
+        core_config_defaults(cfg);
+    }
+    if (c->ninputs) {
+        for (size_t i = 0; i < cfg->ninputs; i++)
+            core_free(cfg->inputs[i]);
+        core_free(cfg->inputs);
+        cfg->inputs = core_calloc(c->ninputs, sizeof *cfg->inputs);
+        for (size_t i = 0; i < c->ninputs; i++)
+            cfg->inputs[i] = core_strdup(c->inputs[i]);
+        cfg->ninputs = c->ninputs;
+    }
+    if (c->output) {
+        core_free(cfg->output_dir);
+        cfg->output_dir = core_strdup(c->output);
+    }
+    if (c->plugins) {
+        core_free(cfg->plugin_dir);
+        cfg->plugin_dir = core_strdup(c->plugins);
+    }
+    if (cfg->plugin_dir == NULL)
+        cfg->plugin_dir = default_plugin_dir();
+    return SYNTH_OK;
+}
+
+static void print_plugin(const core_plugin *p)
+{
+    if (p->refused) {
+        printf("%s\n    refused: %s\n", p->path, p->refused);
+        return;
+    }
+    const synth_plugin *d = &p->desc;
+    printf("%s  (%s %s, ABI %u.%u%s)\n    %s\n    path: %s\n", d->name,
+           core_kind_name(d->kind), d->version ? d->version : "?",
+           d->abi_major, d->abi_minor,
+           (d->flags & SYNTH_PLUGIN_SERIAL) ? ", serial" : "",
+           d->description ? d->description : "", p->path);
+    if (d->formats) {
+        printf("    formats:");
+        for (size_t i = 0; d->formats[i]; i++)
+            printf(" %s", d->formats[i]);
+        printf("\n");
+    }
+    for (size_t i = 0; d->options && d->options[i].name; i++) {
+        const synth_option *o = &d->options[i];
+        printf("    %-24s %-6s %s%s%s%s\n        %s\n", o->name,
+               core_option_type_name(o->type),
+               o->default_value ? "default: " : "",
+               o->default_value ? o->default_value : "",
+               (o->flags & SYNTH_OPT_REQUIRED) ? "required" : "",
+               "", o->help ? o->help : "");
+    }
+}
+
+static int cmd_plugins(int argc, char **argv)
+{
+    cli c = {0};
+    int done = 0;
+    if (parse_args(argc, argv, &c, &done) != SYNTH_OK) {
+        core_free(c.inputs);
+        return EXIT_USAGE;
+    }
+    core_free(c.inputs);
+    if (done)
+        return 0;
+    core_config cfg;
+    if (load_config(&c, &cfg) != SYNTH_OK) {
+        core_config_free(&cfg);
+        return EXIT_USAGE;
+    }
+    core_registry reg;
+    core_strbuf why = {0};
+    int rc = core_registry_load(&reg, cfg.plugin_dir, 0, &why);
+    if (rc != SYNTH_OK) {
+        core_error("plugin_dir: %s", core_strbuf_str(&why));
+    } else {
+        const char *only = optind < argc ? argv[optind] : NULL;
+        int shown = 0;
+        if (only == NULL)
+            printf("plugins in %s:\n\n", reg.dir);
+        for (size_t i = 0; i < reg.n; i++) {
+            const core_plugin *p = &reg.plugins[i];
+            if (only && (p->refused || strcmp(p->desc.name, only) != 0))
+                continue;
+            print_plugin(p);
+            printf("\n");
+            shown++;
+        }
+        if (only && shown == 0) {
+            core_error("no plugin named \"%s\" in %s", only, reg.dir);
+            rc = SYNTH_ENOTFOUND;
+        }
+    }
+    core_strbuf_free(&why);
+    core_registry_free(&reg);
+    core_config_free(&cfg);
+    return rc == SYNTH_OK ? 0 : EXIT_USAGE;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    cli c = {0};
+    int done = 0;
+    int rc = parse_args(argc, argv, &c, &done);
+    if (rc != SYNTH_OK || done) {
+        core_free(c.inputs);
+        return rc != SYNTH_OK ? EXIT_USAGE : 0;
+    }
+    core_log_quiet = c.quiet;
+    if (optind < argc) {
+        core_error("unexpected argument \"%s\" (see synthhost --help)",
+                   argv[optind]);
+        core_free(c.inputs);
+        return EXIT_USAGE;
+    }
+    if (c.config == NULL) {
+        core_error("no config: pass -c FILE (for example -c "
+                   "conf/synth.conf)");
+        core_free(c.inputs);
+        return EXIT_USAGE;
+    }
+    core_config cfg;
+    rc = load_config(&c, &cfg);
+    core_free(c.inputs);
+    if (rc == SYNTH_OK && !cfg.enabled) {
+        core_note("%s: enabled = false; nothing to do", cfg.path);
+        core_config_free(&cfg);
+        return 0;
+    }
+    if (rc == SYNTH_OK && cfg.ninputs == 0) {
+        core_error("no input: set input in %s or pass -i FILE (- for "
+                   "stdin)", cfg.path);
+        rc = SYNTH_ECONFIG;
+    }
+    core_pipeline p;
+    memset(&p, 0, sizeof p);
+    if (rc == SYNTH_OK)
+        rc = core_pipeline_open(&p, &cfg);
+    int status = 0;
+    if (rc != SYNTH_OK) {
+        status = EXIT_USAGE;
+    } else {
+        core_stop_install();
+        rc = core_pipeline_run(&p);
+        core_pipeline_summary(&p);
+        if (rc == SYNTH_ESTATE)
+            core_error("interrupted: no output file was published");
+        else if (rc == SYNTH_EIO)
+            core_error("run failed: no output file was published");
+        status = rc == SYNTH_OK ? 0 : EXIT_RUNTIME;
+    }
+    core_pipeline_close(&p);
+    core_config_free(&cfg);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "plugins") == 0)
+        return cmd_plugins(argc - 1, argv + 1);
+    return cmd_run(argc, argv);
+}

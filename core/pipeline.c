@@ -1,0 +1,423 @@
+/* pipeline.c -- a batch run from inputs to published files (see
+ * pipeline.h). */
+#include "pipeline.h"
+#include "alloc.h"
+#include "lines.h"
+#include "log.h"
+#include "reader.h"
+#include "stop.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Bad lines shown one by one before only counting them. */
+#define BAD_LINES_SHOWN 100
+
+static void stage_add(core_stage *s, core_instance *inst)
+{
+    s->v = core_realloc(s->v, (s->n + 1) * sizeof *s->v);
+    s->v[s->n++] = inst;
+}
+
+static void stage_free(core_stage *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        core_instance_free(s->v[i]);
+    core_free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+/* Does a scorer (or record filter) apply to this format? */
+static int applies(const core_plugin *p, const char *format)
+{
+    if (p->desc.formats == NULL)
+        return 1;
+    for (size_t i = 0; p->desc.formats[i]; i++)
+        if (strcmp(p->desc.formats[i], format) == 0)
+            return 1;
+    return 0;
+}
+
+static int selected_format(const core_config *cfg, const core_plugin *p)
+{
+    for (size_t i = 0; i < cfg->nformats; i++)
+        if (applies(p, cfg->formats[i]))
+            return 1;
+    return 0;
+}
+
+/* Which stage a loaded plugin joins, or NULL when the config does not
+ * select it.  Formatters are picked by `formats` (below, in config
+ * order); filters and privacy plugins when the config sets one of their
+ * options; scorers when they apply to a selected format. */
+static core_stage *stage_for(core_pipeline *p, const core_plugin *pl)
+{
+    switch (pl->desc.kind) {
+    case SYNTH_KIND_PRIVACY:
+        return core_config_mentions(pl, p->cfg) ? &p->privacy : NULL;
+    case SYNTH_KIND_FILTER:
+        return core_config_mentions(pl, p->cfg) ? &p->filters : NULL;
+    case SYNTH_KIND_SCORER:
+        return selected_format(p->cfg, pl) ? &p->scorers : NULL;
+    default:
+        return NULL;
+    }
+}
+
+static void unknown_format(core_pipeline *p, const char *name)
+{
+    const char **known = core_registry_names(&p->reg, SYNTH_KIND_FORMATTER);
+    core_strbuf list = {0};
+    for (size_t i = 0; known[i]; i++)
+        core_strbuf_printf(&list, "%s%s", i ? ", " : "", known[i]);
+    const char *near = core_config_suggest(name, known);
+    core_strbuf hint = {0};
+    if (near)
+        core_strbuf_printf(&hint, "; did you mean \"%s\"?", near);
+    else
+        core_strbuf_printf(&hint, " (known: %s)",
+                           known[0] ? core_strbuf_str(&list) : "none");
+    core_config_error(p->cfg, core_config_section(p->cfg, "formats"),
+                      "unknown format \"%s\"%s", name, core_strbuf_str(&hint));
+    for (size_t i = 0; i < p->reg.n; i++)
+        if (p->reg.plugins[i].refused && strstr(p->reg.plugins[i].path, name))
+            core_note("note: %s was refused: %s", p->reg.plugins[i].path,
+                      p->reg.plugins[i].refused);
+    core_strbuf_free(&hint);
+    core_strbuf_free(&list);
+    core_free(known);
+}
+
+int core_pipeline_open(core_pipeline *p, core_config *cfg)
+{
+    memset(p, 0, sizeof *p);
+    p->cfg = cfg;
+    core_counters_init(&p->counters);
+    p->drops = json_object();
+    core_strbuf why = {0};
+    if (core_registry_load(&p->reg, cfg->plugin_dir, 1, &why) != SYNTH_OK) {
+        core_error("plugin_dir: %s", core_strbuf_str(&why));
+        core_strbuf_free(&why);
+        return SYNTH_EIO;
+    }
+    core_registry_check_config(&p->reg, cfg);
+    for (size_t i = 0; i < cfg->nformats; i++) {
+        const core_plugin *pl = core_registry_find(
+            &p->reg, SYNTH_KIND_FORMATTER, cfg->formats[i]);
+        for (size_t j = 0; j < i && pl; j++)
+            if (strcmp(cfg->formats[j], cfg->formats[i]) == 0) {
+                core_config_error(cfg, core_config_section(cfg, "formats"),
+                                  "format \"%s\" is listed twice",
+                                  cfg->formats[i]);
+                pl = NULL;
+            }
+        if (pl == NULL) {
+            if (core_registry_find(&p->reg, SYNTH_KIND_FORMATTER,
+                                   cfg->formats[i]) == NULL)
+                unknown_format(p, cfg->formats[i]);
+            continue;
+        }
+        core_instance *inst;
+        if (core_instance_new(pl, cfg, &p->counters, &inst) == SYNTH_OK)
+            stage_add(&p->formatters, inst);
+    }
+    for (size_t i = 0; i < p->reg.n; i++) {
+        const core_plugin *pl = &p->reg.plugins[i];
+        core_stage *st = pl->dl ? stage_for(p, pl) : NULL;
+        core_instance *inst;
+        if (st && core_instance_new(pl, cfg, &p->counters, &inst) == SYNTH_OK)
+            stage_add(st, inst);
+    }
+    p->records = core_calloc(p->formatters.n + 1, sizeof *p->records);
+    return cfg->errors ? SYNTH_ECONFIG : SYNTH_OK;
+}
+
+/* ---- per session and per record ----------------------------------------- */
+
+static void count_drop(core_pipeline *p, const core_instance *inst,
+                       const char *reason)
+{
+    core_strbuf key = {0};
+    core_strbuf_printf(&key, "%s: %s", inst->plugin->desc.name, reason);
+    json_t *v = json_object_get(p->drops, key.data);
+    json_object_set_new(p->drops, key.data,
+                        json_integer((v ? json_integer_value(v) : 0) + 1));
+    core_strbuf_free(&key);
+}
+
+/* Run a session through one stage of session plugins.  Returns 1 when the
+ * session survives, 0 when a plugin dropped it or failed (a privacy
+ * plugin that fails must not let the session through unredacted). */
+static int run_session_stage(core_pipeline *p, core_stage *st,
+                             json_t *session)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        synth_ctx ctx;
+        core_ctx_init(&ctx, st->v[i], CORE_CALL_SESSION);
+        int rc = core_instance_call(st->v[i], &ctx, session);
+        int keep = rc >= 0 && !ctx.dropped;
+        if (rc < 0)
+            p->plugin_errors++;
+        else if (ctx.dropped)
+            count_drop(p, st->v[i], ctx.drop_reason);
+        core_ctx_release(&ctx);
+        if (!keep) {
+            p->sessions_dropped++;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Score, filter and write one record of formatter f. */
+static void finish_record(core_pipeline *p, size_t f, core_record *rec,
+                          json_t *session)
+{
+    core_stage *stages[2] = {&p->scorers, &p->filters};
+    for (int s = 0; s < 2; s++) {
+        core_stage *st = stages[s];
+        for (size_t i = 0; i < st->n; i++) {
+            if (!applies(st->v[i]->plugin, rec->format) ||
+                st->v[i]->plugin->desc.record == NULL)
+                continue;
+            synth_ctx ctx;
+            core_ctx_init(&ctx, st->v[i], CORE_CALL_RECORD);
+            ctx.record = rec;
+            int rc = core_instance_call(st->v[i], &ctx, rec->json);
+            int dropped = ctx.dropped;
+            if (rc < 0)
+                p->plugin_errors++;
+            else if (dropped)
+                count_drop(p, st->v[i], ctx.drop_reason);
+            core_ctx_release(&ctx);
+            if (dropped) {
+                p->records_dropped++;
+                return;
+            }
+        }
+    }
+    json_t *meta = NULL;
+    if (p->cfg->sidecar) {
+        meta = json_pack("{s:I}", "line", (json_int_t)p->writers[f].records + 1);
+        if (session) {
+            json_object_set(meta, "session", json_object_get(session, "id"));
+            json_object_set(meta, "part", json_object_get(session, "part"));
+        }
+        if (rec->scores)
+            json_object_set_new(meta, "score",
+                                json_real(rec->score_sum / rec->scores));
+        json_object_set_new(meta, "issues", rec->issues
+                                                ? json_incref(rec->issues)
+                                                : json_array());
+        if (rec->lineage)
+            json_object_set(meta, "lineage", rec->lineage);
+    }
+    if (core_writer_put(&p->writers[f], rec->json, meta) != SYNTH_OK)
+        p->io_error = 1;
+    else
+        p->records[f]++;
+    json_decref(meta);
+}
+
+/* Call formatter f (session() or, with session NULL, flush()) and finish
+ * what it emitted.  A failing call's records are discarded. */
+static void run_formatter(core_pipeline *p, size_t f, json_t *session)
+{
+    synth_ctx ctx;
+    core_ctx_init(&ctx, p->formatters.v[f],
+                  session ? CORE_CALL_SESSION : CORE_CALL_FLUSH);
+    int rc = core_instance_call(p->formatters.v[f], &ctx, session);
+    if (rc < 0)
+        p->plugin_errors++;
+    for (size_t i = 0; rc >= 0 && i < ctx.nrecords; i++)
+        finish_record(p, f, &ctx.records[i], session);
+    core_ctx_release(&ctx);
+}
+
+static void on_session(json_t *session, core_close_reason why, void *user)
+{
+    core_pipeline *p = user;
+    (void)why;
+    if (run_session_stage(p, &p->privacy, session) &&
+        run_session_stage(p, &p->filters, session))
+        for (size_t f = 0; f < p->formatters.n; f++)
+            run_formatter(p, f, session);
+    json_decref(session);
+}
+
+/* ---- reading ----------------------------------------------------------------- */
+
+static int read_input(core_pipeline *p, const char *path)
+{
+    core_lines in;
+    if (core_lines_open(&in, path, p->cfg->max_line_bytes) != SYNTH_OK) {
+        core_error("cannot open input %s: %s", path, strerror(errno));
+        core_lines_close(&in);
+        return SYNTH_EIO;
+    }
+    core_strbuf why = {0};
+    const char *line;
+    size_t len;
+    int rc = SYNTH_OK;
+    while (!core_stop_requested &&
+           (rc = core_lines_next(&in, &line, &len)) != SYNTH_ENOTFOUND) {
+        if (rc == SYNTH_EIO) {
+            core_error("%s:%llu: read error: %s", in.name, in.line_no + 1,
+                       strerror(errno));
+            break;
+        }
+        p->in.lines++;
+        if (rc == SYNTH_ELIMIT) {
+            if (p->in.bad++ < BAD_LINES_SHOWN)
+                core_warn("%s:%llu: line longer than max_line_bytes (%zu); "
+                          "skipped",
+                          in.name, in.line_no, p->cfg->max_line_bytes);
+            continue;
+        }
+        size_t k = 0;
+        while (k < len && (line[k] == ' ' || line[k] == '\t'))
+            k++;
+        if (k == len) {
+            p->in.blank++;
+            continue;
+        }
+        core_event ev;
+        core_strbuf_reset(&why);
+        if (core_event_parse(line, len, &ev, &why) != SYNTH_OK) {
+            if (p->in.bad++ < BAD_LINES_SHOWN)
+                core_warn("%s:%llu: %s; line skipped", in.name, in.line_no,
+                          core_strbuf_str(&why));
+            else if (p->in.bad == BAD_LINES_SHOWN + 1)
+                core_warn("more bad lines follow; they are counted, not "
+                          "shown");
+            continue;
+        }
+        p->in.repaired += (unsigned long long)ev.repaired;
+        core_sessionizer_add(p->sz, &ev);
+        core_event_clear(&ev);
+    }
+    core_strbuf_free(&why);
+    p->in.bytes += in.offset;
+    core_lines_close(&in);
+    if (core_stop_requested)
+        return SYNTH_ESTATE;
+    return rc == SYNTH_EIO ? SYNTH_EIO : SYNTH_OK;
+}
+
+int core_pipeline_run(core_pipeline *p)
+{
+    core_config *cfg = p->cfg;
+    char stamp[32];
+    core_writer_stamp(stamp);
+    p->writers = core_calloc(p->formatters.n + 1, sizeof *p->writers);
+    core_strbuf why = {0};
+    for (size_t f = 0; f < p->formatters.n; f++) {
+        if (core_writer_open(&p->writers[f], cfg->output_dir,
+                             p->formatters.v[f]->plugin->desc.name, stamp,
+                             cfg->sidecar, cfg->batch_size,
+                             &why) != SYNTH_OK) {
+            core_error("%s", core_strbuf_str(&why));
+            core_strbuf_free(&why);
+            return SYNTH_EIO;
+        }
+    }
+    p->sz = core_sessionizer_new(&cfg->limits, on_session, p);
+    int rc = SYNTH_OK;
+    for (size_t i = 0; i < cfg->ninputs && rc == SYNTH_OK; i++)
+        rc = read_input(p, cfg->inputs[i]);
+    if (rc == SYNTH_OK) {
+        core_sessionizer_flush(p->sz);
+        for (size_t f = 0; f < p->formatters.n; f++)
+            run_formatter(p, f, NULL);
+    }
+    if (rc == SYNTH_OK && core_stop_requested)
+        rc = SYNTH_ESTATE;
+    if (rc == SYNTH_OK && p->io_error) {
+        rc = SYNTH_EIO;
+        for (size_t f = 0; f < p->formatters.n; f++)
+            if (p->writers[f].error)
+                core_error("cannot write %s: %s", p->writers[f].tmp,
+                           strerror(p->writers[f].error));
+    }
+    /* Publish all or nothing. */
+    for (size_t f = 0; rc == SYNTH_OK && f < p->formatters.n; f++) {
+        if (core_writer_commit(&p->writers[f], &why) != SYNTH_OK) {
+            core_error("%s", core_strbuf_str(&why));
+            rc = SYNTH_EIO;
+        }
+    }
+    core_strbuf_free(&why);
+    if (rc == SYNTH_OK && p->plugin_errors)
+        rc = SYNTH_EPLUGIN;
+    return rc;
+}
+
+/* ---- summary ------------------------------------------------------------------- */
+
+void core_pipeline_summary(const core_pipeline *p)
+{
+    const core_session_stats *st =
+        p->sz ? core_sessionizer_stats(p->sz) : NULL;
+    core_note("read %llu lines (%llu bytes): %llu bad, %llu blank, %llu "
+              "repaired (invalid UTF-8)",
+              p->in.lines, p->in.bytes, p->in.bad, p->in.blank,
+              p->in.repaired);
+    if (st) {
+        core_strbuf b = {0};
+        for (int r = 1; r <= CORE_REF_COUNT; r++) {
+            int ref = r % CORE_REF_COUNT; /* unknown last */
+            core_strbuf_printf(&b, "%s%llu %s", r > 1 ? ", " : "",
+                               st->events[ref], core_ref_name(ref));
+        }
+        core_note("events: %s", core_strbuf_str(&b));
+        core_strbuf_free(&b);
+        core_note("sessions: %llu with %llu turns (closed: %llu at end of "
+                  "input, %llu idle, %llu at size cap, %llu evicted; peak "
+                  "%zu open); %llu duplicate ids ignored, %llu results "
+                  "without a call",
+                  st->sessions, st->turns, st->closed[CORE_CLOSE_END],
+                  st->closed[CORE_CLOSE_IDLE], st->closed[CORE_CLOSE_CAP],
+                  st->closed[CORE_CLOSE_EVICT], st->open_peak,
+                  st->duplicates, st->orphans);
+    }
+    if (p->sessions_dropped || p->records_dropped) {
+        core_note("dropped %llu sessions and %llu records:",
+                  p->sessions_dropped, p->records_dropped);
+        const char *k;
+        json_t *v;
+        json_object_foreach(p->drops, k, v)
+            core_note("  %s: %lld", k, (long long)json_integer_value(v));
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(p->counters.values, k, v)
+        core_note("counter %s: %lld", k, (long long)json_integer_value(v));
+    for (size_t f = 0; f < p->formatters.n; f++) {
+        const core_writer *w = p->writers ? &p->writers[f] : NULL;
+        if (w && w->path)
+            core_note("wrote %llu %s records to %s", p->records[f],
+                      p->formatters.v[f]->plugin->desc.name, w->path);
+    }
+    if (p->plugin_errors)
+        core_note("%llu plugin calls failed (see the errors above)",
+                  p->plugin_errors);
+}
+
+void core_pipeline_close(core_pipeline *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t f = 0; p->writers && f < p->formatters.n; f++)
+        core_writer_free(&p->writers[f]);
+    core_free(p->writers);
+    core_sessionizer_free(p->sz);
+    stage_free(&p->privacy);
+    stage_free(&p->filters);
+    stage_free(&p->formatters);
+    stage_free(&p->scorers);
+    core_registry_free(&p->reg);
+    core_counters_free(&p->counters);
+    core_free(p->records);
+    json_decref(p->drops);
+    memset(p, 0, sizeof *p);
+}

@@ -1,0 +1,57 @@
+/*
+ * pipeline.h -- one run: inputs -> reader -> sessionizer -> plugins ->
+ * writers, and the summary of what happened.
+ *
+ * core_pipeline_open() does everything that can fail because of the
+ * config (plugins, options, instances) and writes nothing; only
+ * core_pipeline_run() touches the output directory, and it publishes the
+ * files only when the whole input was read.
+ */
+#ifndef CORE_PIPELINE_H
+#define CORE_PIPELINE_H
+
+#include "config.h"
+#include "plugin.h"
+#include "session.h"
+#include "writer.h"
+
+typedef struct core_stage {
+    core_instance **v;    /* owned array of owned instances */
+    size_t n;
+} core_stage;
+
+typedef struct core_input_stats {
+    unsigned long long lines, bytes, blank, bad, repaired;
+} core_input_stats;
+
+typedef struct core_pipeline {
+    core_config *cfg;         /* borrowed */
+    core_registry reg;
+    core_counters counters;
+    core_stage privacy, filters, formatters, scorers;
+    core_writer *writers;     /* owned, parallel to formatters */
+    core_sessionizer *sz;     /* owned */
+    core_input_stats in;
+    unsigned long long sessions_dropped, records_dropped, plugin_errors;
+    unsigned long long *records;  /* owned, per formatter: records written */
+    json_t *drops;            /* owned: drop reason -> count */
+    int io_error;             /* a write failed */
+} core_pipeline;
+
+/* Load the plugins from the config's plugin_dir, check every plugin
+ * option, and create the instances the config selects.  Reports problems
+ * as config errors.  Returns SYNTH_OK, SYNTH_ECONFIG or SYNTH_EIO (plugin
+ * dir unusable).  Close p whatever it returns. */
+int core_pipeline_open(core_pipeline *p, core_config *cfg);
+/* Read every input, process and write.  Returns SYNTH_OK when all files
+ * were published (bad lines and dropped sessions are not failures),
+ * SYNTH_EIO when an input or output failed (nothing is published),
+ * SYNTH_ESTATE when interrupted (nothing is published), SYNTH_EPLUGIN
+ * when files were published but a plugin callback failed. */
+int core_pipeline_run(core_pipeline *p);
+/* Print the run summary with core_note(). */
+void core_pipeline_summary(const core_pipeline *p);
+/* Free everything; NULL-safe. */
+void core_pipeline_close(core_pipeline *p);
+
+#endif

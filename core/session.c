@@ -1,0 +1,654 @@
+/* session.c -- events -> sessions of turns (see session.h and the session
+ * model in sdk/synth_plugin.h). */
+#include "session.h"
+#include "alloc.h"
+#include "map.h"
+#include "text.h"
+
+#include <string.h>
+
+/* What the id index remembers of one element of the session tree. */
+typedef struct session_elem {
+    json_t *obj;     /* borrowed: owned by the session tree */
+    core_ref ref;    /* which ref created it */
+    int final;       /* its final line was seen: later partials are stale */
+    size_t bytes;    /* length of the line that last updated it */
+} session_elem;
+
+typedef struct open_session {
+    char *id;                 /* owned: the context id */
+    json_t *json;             /* owned: the session object */
+    json_t *turns;            /* borrowed from json */
+    json_t *turn;             /* borrowed: the current turn, or NULL */
+    core_map *elems;          /* id -> session_elem* (owned) */
+    long long seq;            /* next "seq" */
+    long long first_ts, last_ts;  /* -1 while unknown */
+    long long step;           /* current step of the current turn */
+    size_t bytes, nturns;
+    int part;
+    int has_runs;             /* this context's log has run lines */
+    struct open_session *prev, *next;  /* LRU list, head = most recent */
+} open_session;
+
+struct core_sessionizer {
+    core_session_limits lim;
+    core_session_sink sink;
+    void *user;               /* borrowed */
+    core_map *open;           /* context id -> open_session* (owned) */
+    open_session *head, *tail;
+    long long clock;          /* latest event time seen */
+    unsigned long long since_scan;
+    core_session_stats st;
+};
+
+/* ---- small JSON helpers ------------------------------------------- */
+
+static void set_ms(json_t *obj, const char *key, long long ms)
+{
+    json_object_set_new(obj, key, ms >= 0 ? json_integer(ms) : json_null());
+}
+
+static void span_update(json_t *obj, long long ts)
+{
+    if (ts < 0)
+        return;
+    long long start = core_json_ms(json_object_get(obj, "start"));
+    long long end = core_json_ms(json_object_get(obj, "end"));
+    if (start < 0 || ts < start)
+        set_ms(obj, "start", ts);
+    if (end < 0 || ts > end)
+        set_ms(obj, "end", ts);
+}
+
+/* Set obj[key] to a new reference to v, or null when v is NULL. */
+static void set_or_null(json_t *obj, const char *key, json_t *v)
+{
+    json_object_set(obj, key, v ? v : json_null());
+}
+
+/* The raw text of a content field: strings as they are, anything else in
+ * its compact JSON spelling.  Returns a new reference or NULL. */
+static json_t *raw_text(json_t *content)
+{
+    if (content == NULL || json_is_null(content))
+        return NULL;
+    if (json_is_string(content))
+        return json_incref(content);
+    char *s = json_dumps(content, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_t *r = s ? json_string(s) : NULL;
+    free(s);
+    return r;
+}
+
+/* ---- session lifetime ---------------------------------------------- */
+
+static void lru_unlink(core_sessionizer *z, open_session *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        z->head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        z->tail = s->prev;
+    s->prev = s->next = NULL;
+}
+
+static void lru_push(core_sessionizer *z, open_session *s)
+{
+    s->next = z->head;
+    s->prev = NULL;
+    if (z->head)
+        z->head->prev = s;
+    z->head = s;
+    if (z->tail == NULL)
+        z->tail = s;
+}
+
+static open_session *session_open(core_sessionizer *z, const char *id,
+                                  const char *type, int part)
+{
+    open_session *s = core_calloc(1, sizeof *s);
+    s->id = core_strdup(id);
+    s->elems = core_map_new();
+    s->first_ts = s->last_ts = -1;
+    s->part = part;
+    char *derived = NULL;
+    if (type == NULL) {
+        /* Daydreams ids are "<type>:<key>"; the type is the prefix. */
+        const char *colon = strchr(id, ':');
+        derived = colon ? core_strndup(id, (size_t)(colon - id))
+                        : core_strdup("");
+        type = derived;
+    }
+    s->turns = json_array();
+    s->json = json_pack("{s:s, s:s, s:i, s:n, s:n, s:O}", "id", id, "type",
+                        type, "part", part, "start", "end", "turns",
+                        s->turns);
+    json_decref(s->turns); /* the session object holds it */
+    core_free(derived);
+    core_map_put(z->open, id, s);
+    lru_push(z, s);
+    size_t n = core_map_size(z->open);
+    if (n > z->st.open_peak)
+        z->st.open_peak = n;
+    return s;
+}
+
+/* Compute what only the last version of an element can tell, for elements
+ * whose final line never came (cut streams, rejected outputs). */
+static void session_finalize(core_sessionizer *z, open_session *s)
+{
+    size_t pos = 0;
+    const char *key;
+    void *val;
+    while (core_map_next(s->elems, &pos, &key, &val)) {
+        session_elem *e = val; /* result ids alias their call: skipped
+                                  below by their ref */
+        (void)key;
+        json_t *content = json_object_get(e->obj, "content");
+        if (e->ref == CORE_REF_OUTPUT && !e->final && json_is_string(content))
+            json_object_set_new(e->obj, "text", core_text_of(content));
+        if (e->ref == CORE_REF_ACTION_CALL) {
+            if (!e->final && json_is_string(content) &&
+                json_is_null(json_object_get(e->obj, "arguments"))) {
+                json_t *args = core_parse_lenient(
+                    json_string_value(content), json_string_length(content));
+                set_or_null(e->obj, "arguments", args);
+                json_decref(args);
+            }
+            if (json_is_null(json_object_get(e->obj, "name")) &&
+                json_is_null(content))
+                z->st.orphans++;
+        }
+    }
+    set_ms(s->json, "start", s->first_ts);
+    set_ms(s->json, "end", s->last_ts);
+}
+
+static void session_free(open_session *s)
+{
+    if (s == NULL)
+        return;
+    core_map_free(s->elems, core_free);
+    json_decref(s->json);
+    core_free(s->id);
+    core_free(s);
+}
+
+static void session_close(core_sessionizer *z, open_session *s,
+                          core_close_reason why)
+{
+    core_map_remove(z->open, s->id);
+    lru_unlink(z, s);
+    session_finalize(z, s);
+    z->st.sessions++;
+    z->st.closed[why]++;
+    z->st.turns += s->nturns;
+    json_t *json = s->json;
+    s->json = NULL;
+    session_free(s);
+    z->sink(json, why, z->user);
+}
+
+/* ---- turns and elements --------------------------------------------- */
+
+static int turn_is_input_only(json_t *turn)
+{
+    static const char *const lists[] = {"thoughts", "actions", "outputs",
+                                        "events", "other", NULL};
+    if (json_is_null(json_object_get(turn, "input")))
+        return 0;
+    if (json_integer_value(json_object_get(turn, "steps")) != 0)
+        return 0;
+    for (int i = 0; lists[i]; i++)
+        if (json_array_size(json_object_get(turn, lists[i])) != 0)
+            return 0;
+    return 1;
+}
+
+/* Start a new turn.  Closes the session first when it reached a cap, so a
+ * part always ends at a turn boundary; returns the session now current. */
+static open_session *turn_start(core_sessionizer *z, open_session *s,
+                                const char *id)
+{
+    int full = (z->lim.max_turns && s->nturns >= z->lim.max_turns) ||
+               (z->lim.max_bytes && s->bytes >= z->lim.max_bytes);
+    if (full && s->nturns > 0) {
+        char *cid = core_strdup(s->id);
+        char *type = core_strdup(json_string_value(
+            json_object_get(s->json, "type")));
+        int part = s->part + 1, has_runs = s->has_runs;
+        session_close(z, s, CORE_CLOSE_CAP);
+        s = session_open(z, cid, type, part);
+        s->has_runs = has_runs;
+        core_free(cid);
+        core_free(type);
+    }
+    json_t *turn = json_pack("{s:s?, s:n, s:n, s:i, s:n, s:[], s:[], s:[],"
+                             " s:[], s:[]}",
+                             "id", id, "start", "end", "steps", 0, "input",
+                             "thoughts", "actions", "outputs", "events",
+                             "other");
+    json_array_append_new(s->turns, turn);
+    s->turn = turn;
+    s->nturns++;
+    s->step = 0;
+    return s;
+}
+
+static json_t *current_turn(core_sessionizer *z, open_session **s)
+{
+    if ((*s)->turn == NULL)
+        *s = turn_start(z, *s, NULL);
+    return (*s)->turn;
+}
+
+static session_elem *elem_add(open_session *s, const char *id, json_t *obj,
+                              core_ref ref)
+{
+    session_elem *e = core_calloc(1, sizeof *e);
+    e->obj = obj;
+    e->ref = ref;
+    core_map_put(s->elems, id, e);
+    return e;
+}
+
+/* Return the element for id, creating it in the current turn's `list`
+ * from `shape` (stolen) when it does not exist yet.  Returns NULL when the
+ * id belongs to an element of another kind. */
+static session_elem *elem_upsert(core_sessionizer *z, open_session **s,
+                                 const char *id, core_ref ref,
+                                 const char *list, json_t *shape)
+{
+    session_elem *e = core_map_get((*s)->elems, id);
+    if (e != NULL) {
+        json_decref(shape);
+        if (e->ref != ref) {
+            z->st.duplicates++;
+            return NULL;
+        }
+        return e;
+    }
+    json_t *turn = current_turn(z, s);
+    json_object_set_new(shape, "id", json_string(id));
+    json_object_set_new(shape, "seq", json_integer((*s)->seq++));
+    json_object_set_new(shape, "step", json_integer((*s)->step));
+    json_array_append_new(json_object_get(turn, list), shape);
+    return elem_add(*s, id, shape, ref);
+}
+
+static session_elem *action_upsert(core_sessionizer *z, open_session **s,
+                                   const char *id)
+{
+    return elem_upsert(z, s, id, CORE_REF_ACTION_CALL, "actions",
+                       json_pack("{s:n, s:n, s:n, s:s, s:n, s:n, s:n, s:n,"
+                                 " s:n}",
+                                 "name", "content", "arguments", "status",
+                                 "pending", "result", "error", "formatted",
+                                 "timestamp", "result_timestamp"));
+}
+
+static session_elem *output_upsert(core_sessionizer *z, open_session **s,
+                                   const char *id)
+{
+    return elem_upsert(z, s, id, CORE_REF_OUTPUT, "outputs",
+                       json_pack("{s:n, s:s, s:n, s:n, s:s, s:n, s:n}",
+                                 "name", "text", "", "content", "data",
+                                 "status", "partial", "error", "timestamp"));
+}
+
+/* Byte accounting for the size cap: a streamed element costs its largest
+ * line, not the sum of its partials. */
+static void account(open_session *s, session_elem *e, size_t bytes)
+{
+    if (e == NULL) {
+        s->bytes += bytes;
+        return;
+    }
+    if (bytes > e->bytes) {
+        s->bytes += bytes - e->bytes;
+        e->bytes = bytes;
+    }
+}
+
+/* One-shot refs (input, run, result, event) appear once; a repeated id is
+ * a replayed line.  Returns 1 (and counts it) when id was seen. */
+static int seen_before(core_sessionizer *z, open_session *s, const char *id)
+{
+    if (core_map_get(s->elems, id) == NULL)
+        return 0;
+    z->st.duplicates++;
+    return 1;
+}
+
+static void on_thought(core_sessionizer *z, open_session **s,
+                       const core_event *ev, long long ts)
+{
+    session_elem *e = elem_upsert(
+        z, s, ev->id, CORE_REF_THOUGHT, "thoughts",
+        json_pack("{s:s, s:n, s:b}", "text", "", "timestamp", "complete", 0));
+    if (e == NULL || e->final)
+        return;
+    account(*s, e, ev->bytes);
+    json_t *text = core_text_of(json_object_get(ev->log, "content"));
+    json_object_set_new(e->obj, "text", text ? text : json_string(""));
+    set_ms(e->obj, "timestamp", ts);
+    if (ev->done) {
+        e->final = 1;
+        json_object_set(e->obj, "complete", json_true());
+    }
+}
+
+static void on_action_call(core_sessionizer *z, open_session **s,
+                           const core_event *ev, long long ts)
+{
+    session_elem *e = action_upsert(z, s, ev->id);
+    if (e == NULL || e->final)
+        return;
+    account(*s, e, ev->bytes);
+    json_t *name = json_object_get(ev->log, "name");
+    if (json_is_string(name))
+        json_object_set(e->obj, "name", name);
+    json_t *raw = raw_text(json_object_get(ev->log, "content"));
+    set_or_null(e->obj, "content", raw);
+    set_ms(e->obj, "timestamp", ts);
+    if (ev->done) {
+        e->final = 1;
+        json_t *data = json_object_get(ev->log, "data");
+        json_t *args = data ? json_incref(data)
+                     : raw ? core_parse_lenient(json_string_value(raw),
+                                                json_string_length(raw))
+                           : NULL;
+        set_or_null(e->obj, "arguments", args);
+        json_decref(args);
+    }
+    json_decref(raw);
+}
+
+static void on_action_result(core_sessionizer *z, open_session **s,
+                             const core_event *ev, long long ts)
+{
+    if (seen_before(z, *s, ev->id))
+        return;
+    const char *call_id =
+        json_string_value(json_object_get(ev->log, "callId"));
+    session_elem *call = action_upsert(z, s, call_id);
+    if (call == NULL)
+        return;
+    account(*s, NULL, ev->bytes);
+    /* Remember the result id too (duplicate detection), aliased to its
+     * call's object. */
+    elem_add(*s, ev->id, call->obj, CORE_REF_ACTION_RESULT);
+    json_t *obj = call->obj;
+    if (json_is_null(json_object_get(obj, "name")))
+        set_or_null(obj, "name", json_object_get(ev->log, "name"));
+    json_t *data = json_object_get(ev->log, "data");
+    set_or_null(obj, "result", data);
+    set_ms(obj, "result_timestamp", ts);
+    json_t *formatted = json_object_get(ev->log, "formatted");
+    if (formatted)
+        json_object_set(obj, "formatted", formatted);
+    json_t *err = json_object_get(data, "error");
+    if (err != NULL && !json_is_null(err) && !json_is_false(err)) {
+        json_object_set(obj, "error", err);
+        json_object_set_new(obj, "status", json_string("error"));
+    } else if (json_is_null(json_object_get(obj, "error"))) {
+        json_object_set_new(obj, "status", json_string("ok"));
+    }
+}
+
+static void on_output(core_sessionizer *z, open_session **s,
+                      const core_event *ev, long long ts)
+{
+    session_elem *e = output_upsert(z, s, ev->id);
+    if (e == NULL || e->final)
+        return;
+    account(*s, e, ev->bytes);
+    json_t *obj = e->obj;
+    json_t *name = json_object_get(ev->log, "name");
+    if (json_is_string(name))
+        json_object_set(obj, "name", name);
+    json_t *raw = raw_text(json_object_get(ev->log, "content"));
+    set_or_null(obj, "content", raw);
+    set_ms(obj, "timestamp", ts);
+    if (ev->done) {
+        /* The final version: its parsed data is the truth. */
+        e->final = 1;
+        json_t *data = json_object_get(ev->log, "data");
+        set_or_null(obj, "data", data);
+        json_t *text = core_text_of(data);
+        if (text == NULL)
+            text = core_text_of(raw);
+        json_object_set_new(obj, "text", text ? text : json_string(""));
+        if (json_is_null(json_object_get(obj, "error")))
+            json_object_set_new(obj, "status", json_string("final"));
+    } else {
+        /* Partials are text as streamed; session_finalize extracts the
+         * text of one that never becomes final. */
+        set_or_null(obj, "text", raw);
+    }
+    json_decref(raw);
+}
+
+/* An error event names the element it is about in data.ref; join it. */
+static void join_error(core_sessionizer *z, open_session **s, json_t *data)
+{
+    json_t *target = json_object_get(data, "ref");
+    const char *tid = json_string_value(json_object_get(target, "id"));
+    const char *tref = json_string_value(json_object_get(target, "ref"));
+    if (tid == NULL || tref == NULL)
+        return;
+    json_t *err = json_object_get(data, "error");
+    if (err == NULL)
+        err = data;
+    session_elem *e = NULL;
+    if (strcmp(tref, "action_call") == 0) {
+        e = action_upsert(z, s, tid);
+        if (e && json_is_null(json_object_get(e->obj, "name")))
+            set_or_null(e->obj, "name", json_object_get(target, "name"));
+        if (e)
+            json_object_set_new(e->obj, "status", json_string("error"));
+    } else if (strcmp(tref, "output") == 0) {
+        e = output_upsert(z, s, tid);
+        if (e && json_is_null(json_object_get(e->obj, "name"))) {
+            json_t *n = json_object_get(target, "type");
+            set_or_null(e->obj, "name", n ? n : json_object_get(target,
+                                                                 "name"));
+        }
+        if (e)
+            json_object_set_new(e->obj, "status", json_string("rejected"));
+    }
+    if (e)
+        json_object_set(e->obj, "error", err);
+}
+
+static void on_event(core_sessionizer *z, open_session **s,
+                     const core_event *ev, long long ts)
+{
+    if (seen_before(z, *s, ev->id))
+        return;
+    json_t *turn = current_turn(z, s);
+    account(*s, NULL, ev->bytes);
+    json_t *data = json_object_get(ev->log, "data");
+    json_t *obj = json_pack("{s:s, s:I, s:I, s:O?, s:O?}", "id", ev->id,
+                            "seq", (json_int_t)(*s)->seq++, "step",
+                            (json_int_t)(*s)->step, "name",
+                            json_object_get(ev->log, "name"), "data", data);
+    set_ms(obj, "timestamp", ts);
+    json_array_append_new(json_object_get(turn, "events"), obj);
+    elem_add(*s, ev->id, obj, CORE_REF_EVENT);
+    if (json_is_object(data))
+        join_error(z, s, data);
+}
+
+static void on_input(core_sessionizer *z, open_session **s,
+                     const core_event *ev, long long ts)
+{
+    if (seen_before(z, *s, ev->id))
+        return;
+    json_t *turn = (*s)->turn;
+    if (turn == NULL || !json_is_null(json_object_get(turn, "input"))) {
+        *s = turn_start(z, *s, (*s)->has_runs ? NULL : ev->id);
+        turn = (*s)->turn;
+    } else if (!(*s)->has_runs && json_is_null(json_object_get(turn, "id"))) {
+        json_object_set_new(turn, "id", json_string(ev->id));
+    }
+    account(*s, NULL, ev->bytes);
+    json_t *content = json_object_get(ev->log, "content");
+    if (content == NULL)
+        content = json_object_get(ev->log, "data");
+    json_t *text = core_text_of(content);
+    json_t *user = core_user_of(content);
+    json_t *input = json_pack("{s:s, s:O?, s:o?, s:o?, s:O?}", "id", ev->id,
+                              "type", json_object_get(ev->log, "type"),
+                              "text", text, "user", user, "content",
+                              content);
+    set_ms(input, "timestamp", ts);
+    json_object_set_new(turn, "input", input);
+    elem_add(*s, ev->id, input, CORE_REF_INPUT);
+}
+
+static void on_run(core_sessionizer *z, open_session **s,
+                   const core_event *ev)
+{
+    if (seen_before(z, *s, ev->id))
+        return;
+    json_t *turn = (*s)->turn;
+    if (turn != NULL && json_is_null(json_object_get(turn, "id")) &&
+        turn_is_input_only(turn)) {
+        /* The input was logged before its run: the run adopts it. */
+        json_object_set_new(turn, "id", json_string(ev->id));
+    } else {
+        *s = turn_start(z, *s, ev->id);
+        turn = (*s)->turn;
+    }
+    (*s)->has_runs = 1;
+    account(*s, NULL, ev->bytes);
+    elem_add(*s, ev->id, turn, CORE_REF_RUN);
+}
+
+static void on_step(core_sessionizer *z, open_session **s,
+                    const core_event *ev)
+{
+    json_t *turn = current_turn(z, s);
+    account(*s, NULL, ev->bytes);
+    json_int_t steps = json_integer_value(json_object_get(turn, "steps"));
+    json_t *n = json_object_get(ev->log, "step");
+    json_int_t step = json_is_integer(n) ? json_integer_value(n) : steps + 1;
+    if (step > steps)
+        json_object_set_new(turn, "steps", json_integer(step));
+    (*s)->step = step;
+}
+
+static void on_unknown(core_sessionizer *z, open_session **s,
+                       const core_event *ev)
+{
+    json_t *turn = current_turn(z, s);
+    account(*s, NULL, ev->bytes);
+    json_array_append_new(json_object_get(turn, "other"),
+                          json_pack("{s:s, s:I, s:O}", "ref", ev->ref_name,
+                                    "seq", (json_int_t)(*s)->seq++, "log",
+                                    ev->log));
+}
+
+/* ---- the sessionizer ------------------------------------------------- */
+
+core_sessionizer *core_sessionizer_new(const core_session_limits *limits,
+                                       core_session_sink sink, void *user)
+{
+    core_sessionizer *z = core_calloc(1, sizeof *z);
+    z->lim = *limits;
+    z->sink = sink;
+    z->user = user;
+    z->open = core_map_new();
+    z->clock = -1;
+    return z;
+}
+
+/* Close sessions idle for longer than the gap in event time.  The session
+ * just touched (the list head) is spared: its event is being added. */
+static void close_idle(core_sessionizer *z)
+{
+    if (z->lim.idle_gap_ms <= 0 || z->clock < 0)
+        return;
+    open_session *s = z->head ? z->head->next : NULL;
+    while (s != NULL) {
+        open_session *next = s->next;
+        if (s->last_ts >= 0 && z->clock - s->last_ts > z->lim.idle_gap_ms)
+            session_close(z, s, CORE_CLOSE_IDLE);
+        s = next;
+    }
+}
+
+void core_sessionizer_add(core_sessionizer *z, const core_event *ev)
+{
+    open_session *s = core_map_get(z->open, ev->context_id);
+    if (s == NULL) {
+        s = session_open(z, ev->context_id, ev->context_type, 0);
+    } else if (z->head != s) {
+        lru_unlink(z, s);
+        lru_push(z, s);
+    }
+    z->st.events[ev->ref]++;
+    long long ts = core_json_ms(json_object_get(ev->log, "timestamp"));
+    switch (ev->ref) {
+    case CORE_REF_RUN:           on_run(z, &s, ev); break;
+    case CORE_REF_STEP:          on_step(z, &s, ev); break;
+    case CORE_REF_INPUT:         on_input(z, &s, ev, ts); break;
+    case CORE_REF_THOUGHT:       on_thought(z, &s, ev, ts); break;
+    case CORE_REF_ACTION_CALL:   on_action_call(z, &s, ev, ts); break;
+    case CORE_REF_ACTION_RESULT: on_action_result(z, &s, ev, ts); break;
+    case CORE_REF_OUTPUT:        on_output(z, &s, ev, ts); break;
+    case CORE_REF_EVENT:         on_event(z, &s, ev, ts); break;
+    default:                     on_unknown(z, &s, ev); break;
+    }
+    if (ts >= 0) {
+        if (s->first_ts < 0 || ts < s->first_ts)
+            s->first_ts = ts;
+        if (ts > s->last_ts)
+            s->last_ts = ts;
+        if (s->turn)
+            span_update(s->turn, ts);
+        if (ts > z->clock)
+            z->clock = ts;
+    }
+    if (z->lim.max_open && core_map_size(z->open) > z->lim.max_open)
+        session_close(z, z->tail, CORE_CLOSE_EVICT);
+    /* The idle scan is O(open sessions); every 256 events keeps it cheap. */
+    if (++z->since_scan >= 256) {
+        z->since_scan = 0;
+        close_idle(z);
+    }
+}
+
+void core_sessionizer_flush(core_sessionizer *z)
+{
+    /* Least recently active first: a deterministic order. */
+    while (z->tail != NULL)
+        session_close(z, z->tail, CORE_CLOSE_END);
+}
+
+size_t core_sessionizer_open(const core_sessionizer *z)
+{
+    return core_map_size(z->open);
+}
+
+const core_session_stats *core_sessionizer_stats(const core_sessionizer *z)
+{
+    return &z->st;
+}
+
+static void free_open(void *p)
+{
+    session_free(p);
+}
+
+void core_sessionizer_free(core_sessionizer *z)
+{
+    if (z == NULL)
+        return;
+    core_map_free(z->open, free_open);
+    core_free(z);
+}

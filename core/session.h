@@ -1,0 +1,72 @@
+/*
+ * session.h -- the sessionizer: events -> sessions of turns.
+ *
+ * Events are grouped by contextId into sessions (the JSON model documented
+ * in sdk/synth_plugin.h).  Streamed partials are upserted by id (the last
+ * version wins, a final line is never overwritten by a late partial),
+ * action results and error events are joined with their calls in any
+ * order, and object content is reduced to text, so no plugin deals with
+ * raw lines.
+ *
+ * Memory is bounded by the open sessions, never by the input: a session is
+ * handed to the sink and forgotten when it closes -- at end of input, after
+ * an idle gap in event time, at a run boundary once it reached the turn or
+ * byte cap (the rest continues as a new "part"), or when too many sessions
+ * are open (the least recently active one is closed).
+ */
+#ifndef CORE_SESSION_H
+#define CORE_SESSION_H
+
+#include <jansson.h>
+
+#include "reader.h"
+
+typedef enum {
+    CORE_CLOSE_END = 0,   /* end of input / explicit flush */
+    CORE_CLOSE_IDLE,      /* no event for idle_gap_ms of event time */
+    CORE_CLOSE_CAP,       /* reached max_turns or max_bytes */
+    CORE_CLOSE_EVICT,     /* more than max_open sessions were open */
+    CORE_CLOSE_COUNT
+} core_close_reason;
+
+typedef struct core_session_limits {
+    long long idle_gap_ms;   /* <= 0: never close for idleness */
+    size_t max_turns;        /* turns per part; 0: unlimited */
+    size_t max_bytes;        /* log bytes per part; 0: unlimited */
+    size_t max_open;         /* open sessions at once; 0: unlimited */
+} core_session_limits;
+
+typedef struct core_session_stats {
+    unsigned long long events[CORE_REF_COUNT]; /* by ref */
+    unsigned long long sessions;               /* closed sessions */
+    unsigned long long closed[CORE_CLOSE_COUNT];
+    unsigned long long turns;
+    unsigned long long duplicates;   /* repeated ids of one-shot refs */
+    unsigned long long orphans;      /* results/errors whose call never came */
+    size_t open_peak;
+} core_session_stats;
+
+/* Receives each closed session; session is stolen. */
+typedef void (*core_session_sink)(json_t *session, core_close_reason why,
+                                  void *user);
+
+typedef struct core_sessionizer core_sessionizer;
+
+/* Return a new sessionizer (never NULL).  limits is copied; user is
+ * borrowed and handed to sink. */
+core_sessionizer *core_sessionizer_new(const core_session_limits *limits,
+                                       core_session_sink sink, void *user);
+/* Add one event (borrowed: the sessionizer takes its own references to
+ * what it keeps).  May close sessions, calling the sink. */
+void core_sessionizer_add(core_sessionizer *z, const core_event *ev);
+/* Close every open session (reason CORE_CLOSE_END), calling the sink. */
+void core_sessionizer_flush(core_sessionizer *z);
+/* Return the number of open sessions. */
+size_t core_sessionizer_open(const core_sessionizer *z);
+/* Return the counters (borrowed, live). */
+const core_session_stats *core_sessionizer_stats(const core_sessionizer *z);
+/* Free the sessionizer; open sessions are discarded without the sink.
+ * NULL-safe. */
+void core_sessionizer_free(core_sessionizer *z);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * stop.h -- asking a run to stop (SIGINT, SIGTERM).
+ *
+ * The handler only sets a flag; the reader checks it between lines and
+ * after an interrupted read, and the pipeline then publishes nothing, so
+ * an interrupted run leaves no half-written file.
+ */
+#ifndef CORE_STOP_H
+#define CORE_STOP_H
+
+#include <signal.h>
+
+/* Nonzero once a stop was requested. */
+extern volatile sig_atomic_t core_stop_requested;
+
+/* Install the handlers for SIGINT and SIGTERM (without SA_RESTART, so a
+ * blocking read returns).  Returns SYNTH_OK or SYNTH_EINVAL. */
+int core_stop_install(void);
+
+#endif

@@ -1,0 +1,235 @@
+/* writer.c -- atomic per-format output files (see writer.h). */
+#include "writer.h"
+#include "alloc.h"
+#include "synth_plugin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void core_writer_stamp(char buf[32])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, 32, "%Y%m%dT%H%M%SZ", &tm);
+}
+
+/* mkdir -p.  Returns SYNTH_OK or SYNTH_EIO (errno set). */
+static int make_dirs(const char *dir)
+{
+    char *p = core_strdup(dir);
+    int rc = SYNTH_OK;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            rc = SYNTH_EIO;
+            break;
+        }
+        *s = c;
+        if (c == '\0')
+            break;
+    }
+    core_free(p);
+    struct stat st;
+    if (rc == SYNTH_OK && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        errno = ENOTDIR;
+        rc = SYNTH_EIO;
+    }
+    return rc;
+}
+
+static FILE *open_tmp(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return NULL;
+    FILE *fp = fdopen(fd, "w");
+    if (fp == NULL)
+        close(fd);
+    return fp;
+}
+
+int core_writer_open(core_writer *w, const char *dir, const char *format,
+                     const char *stamp, int sidecar, long long batch,
+                     core_strbuf *why)
+{
+    memset(w, 0, sizeof *w);
+    w->dir = core_strdup(dir);
+    w->batch = batch > 0 ? batch : 1;
+    core_strbuf b = {0};
+    core_strbuf_printf(&b, "%s-%s", format, stamp);
+    w->base = b.data;
+    if (make_dirs(dir) != SYNTH_OK) {
+        core_strbuf_printf(why, "cannot create output directory %s: %s",
+                           dir, strerror(errno));
+        return SYNTH_EIO;
+    }
+    core_strbuf t = {0};
+    core_strbuf_printf(&t, "%s/.%s.jsonl.%ld.tmp", dir, w->base,
+                       (long)getpid());
+    w->tmp = t.data;
+    w->fp = open_tmp(w->tmp);
+    if (w->fp == NULL) {
+        core_strbuf_printf(why, "cannot create %s: %s", w->tmp,
+                           strerror(errno));
+        core_free(w->tmp);
+        w->tmp = NULL;
+        return SYNTH_EIO;
+    }
+    if (sidecar) {
+        core_strbuf m = {0};
+        core_strbuf_printf(&m, "%s/.%s.jsonl.meta.%ld.tmp", dir, w->base,
+                           (long)getpid());
+        w->meta_tmp = m.data;
+        w->meta = open_tmp(w->meta_tmp);
+        if (w->meta == NULL) {
+            core_strbuf_printf(why, "cannot create %s: %s", w->meta_tmp,
+                               strerror(errno));
+            core_free(w->meta_tmp);
+            w->meta_tmp = NULL;
+            return SYNTH_EIO;
+        }
+    }
+    return SYNTH_OK;
+}
+
+/* jansson dump callback: append to a FILE. */
+static int dump_to_file(const char *buf, size_t size, void *data)
+{
+    return fwrite(buf, 1, size, data) == size ? 0 : -1;
+}
+
+static int put_line(FILE *fp, json_t *v)
+{
+    if (json_dump_callback(v, dump_to_file, fp, JSON_COMPACT) != 0 ||
+        fputc('\n', fp) == EOF)
+        return SYNTH_EIO;
+    return SYNTH_OK;
+}
+
+int core_writer_put(core_writer *w, json_t *record, json_t *meta)
+{
+    if (w->error)
+        return SYNTH_EIO;
+    if (put_line(w->fp, record) != SYNTH_OK ||
+        (w->meta && put_line(w->meta, meta ? meta : json_null()) !=
+                        SYNTH_OK)) {
+        w->error = errno ? errno : EIO;
+        return SYNTH_EIO;
+    }
+    if (++w->records % (unsigned long long)w->batch == 0 &&
+        (fflush(w->fp) != 0 || (w->meta && fflush(w->meta) != 0))) {
+        w->error = errno;
+        return SYNTH_EIO;
+    }
+    return SYNTH_OK;
+}
+
+/* Flush, fsync and close fp.  Returns 0 or an errno value. */
+static int finish_file(FILE **fp)
+{
+    int err = 0;
+    if (fflush(*fp) != 0 || fsync(fileno(*fp)) != 0)
+        err = errno;
+    if (fclose(*fp) != 0 && err == 0)
+        err = errno;
+    *fp = NULL;
+    return err;
+}
+
+/* Link tmp to final without replacing anything.  Returns 0 or errno. */
+static int publish(const char *tmp, const char *final)
+{
+    if (link(tmp, final) != 0)
+        return errno;
+    unlink(tmp);
+    return 0;
+}
+
+int core_writer_commit(core_writer *w, core_strbuf *why)
+{
+    int err = w->error;
+    if (err == 0)
+        err = finish_file(&w->fp);
+    if (err == 0 && w->meta)
+        err = finish_file(&w->meta);
+    if (err != 0) {
+        core_strbuf_printf(why, "cannot write %s: %s", w->tmp, strerror(err));
+        return SYNTH_EIO;
+    }
+    for (int n = 1; n < 1000; n++) {
+        core_strbuf p = {0};
+        if (n == 1)
+            core_strbuf_printf(&p, "%s/%s.jsonl", w->dir, w->base);
+        else
+            core_strbuf_printf(&p, "%s/%s-%d.jsonl", w->dir, w->base, n);
+        err = publish(w->tmp, p.data);
+        if (err == EEXIST) {
+            core_strbuf_free(&p);
+            continue;
+        }
+        if (err != 0) {
+            core_strbuf_printf(why, "cannot publish %s: %s", p.data,
+                               strerror(err));
+            core_strbuf_free(&p);
+            return SYNTH_EIO;
+        }
+        w->path = p.data;
+        core_free(w->tmp);
+        w->tmp = NULL;
+        break;
+    }
+    if (w->path == NULL) {
+        core_strbuf_printf(why, "no free file name for %s in %s", w->base,
+                           w->dir);
+        return SYNTH_EIO;
+    }
+    if (w->meta_tmp) {
+        core_strbuf m = {0};
+        core_strbuf_printf(&m, "%s.meta", w->path);
+        err = publish(w->meta_tmp, m.data);
+        if (err != 0) {
+            core_strbuf_printf(why, "cannot publish %s: %s", m.data,
+                               strerror(err));
+            core_strbuf_free(&m);
+            return SYNTH_EIO;
+        }
+        core_strbuf_free(&m);
+        core_free(w->meta_tmp);
+        w->meta_tmp = NULL;
+    }
+    /* Make the new names durable too. */
+    int dfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return SYNTH_OK;
+}
+
+void core_writer_free(core_writer *w)
+{
+    if (w == NULL)
+        return;
+    if (w->fp)
+        fclose(w->fp);
+    if (w->meta)
+        fclose(w->meta);
+    if (w->tmp)
+        unlink(w->tmp);
+    if (w->meta_tmp)
+        unlink(w->meta_tmp);
+    core_free(w->tmp);
+    core_free(w->meta_tmp);
+    core_free(w->path);
+    core_free(w->base);
+    core_free(w->dir);
+    memset(w, 0, sizeof *w);
+}

@@ -1,0 +1,49 @@
+/*
+ * writer.h -- one output file per format, published atomically.
+ *
+ * Records go to a hidden temporary file in the output directory; commit
+ * flushes it to disk and links it to <dir>/<format>-<stamp>.jsonl (never
+ * over an existing file: -2, -3, ... are appended on a clash), so a reader
+ * never sees half a file and an interrupted run leaves none.  With a
+ * sidecar, line n of <file>.meta describes record n of <file>.
+ */
+#ifndef CORE_WRITER_H
+#define CORE_WRITER_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "strbuf.h"
+
+typedef struct core_writer {
+    char *dir;          /* owned */
+    char *base;         /* owned: "<format>-<stamp>" */
+    char *tmp;          /* owned: temporary path of the records */
+    char *meta_tmp;     /* owned: temporary path of the sidecar, or NULL */
+    char *path;         /* owned: final path, set by commit */
+    FILE *fp;           /* owned */
+    FILE *meta;         /* owned, or NULL */
+    unsigned long long records;
+    long long batch;    /* flush every `batch` records */
+    int error;          /* errno of the first write failure, or 0 */
+} core_writer;
+
+/* Create the temporary file(s) for format in dir (created if missing).
+ * Returns SYNTH_OK, or SYNTH_EIO with the reason in *why. */
+int core_writer_open(core_writer *w, const char *dir, const char *format,
+                     const char *stamp, int sidecar, long long batch,
+                     core_strbuf *why);
+/* Append record (borrowed) as one line, and meta (borrowed, may be NULL)
+ * to the sidecar.  Returns SYNTH_OK or SYNTH_EIO (also remembered). */
+int core_writer_put(core_writer *w, json_t *record, json_t *meta);
+/* Flush, sync and publish under the final name (w->path).  Returns
+ * SYNTH_OK, or SYNTH_EIO with the reason (the temporary files are then
+ * removed). */
+int core_writer_commit(core_writer *w, core_strbuf *why);
+/* Remove the temporary files and free everything; NULL-safe, safe after
+ * commit (then it only frees). */
+void core_writer_free(core_writer *w);
+/* Write the current UTC time as "YYYYMMDDTHHMMSSZ" into buf[32]. */
+void core_writer_stamp(char buf[32]);
+
+#endif

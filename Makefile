@@ -87,7 +87,7 @@ $(TP)/good.so:         TPFLAGS =
 $(TP)/abi-major.so:    TPFLAGS = -DTP_ABI_MAJOR=2
 $(TP)/abi-newer.so:    TPFLAGS = -DTP_ABI_MINOR=99
 $(TP)/no-entry.so:     TPFLAGS = -DTP_NO_ENTRY
-$(TP)/small-struct.so: TPFLAGS = -DTP_STRUCT_SIZE=SYNTH_PLUGIN_SIZE_1_0 -DTP_NAME='"small-struct"'
+$(TP)/small-struct.so: TPFLAGS = '-DTP_STRUCT_SIZE=offsetof(synth_plugin,flush)' -DTP_NAME='"small-struct"'
 $(TP)/too-small.so:    TPFLAGS = -DTP_STRUCT_SIZE=16 -DTP_NAME='"too-small"'
 $(TP)/init-fails.so:   TPFLAGS = -DTP_INIT_FAILS
 $(TP)/bad-default.so:  TPFLAGS = -DTP_BAD_DEFAULT -DTP_NAME='"bad-default"'

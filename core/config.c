@@ -125,21 +125,21 @@ const char *core_config_suggest(const char *word, const char *const *names)
     return best_d <= (len < 6 ? 1 : len / 3) ? best : NULL;
 }
 
-/* Report an unknown key with the list of known ones and a suggestion. */
-static void unknown_key(core_config *c, const config_setting_t *s,
-                        const char *where, const char *const *known)
+void core_config_unknown(core_config *c, const config_setting_t *s,
+                         const char *noun, const char *name,
+                         const char *where, const char *const *known)
 {
+    const char *near = core_config_suggest(name, known);
+    if (near) {
+        core_config_error(c, s, "unknown %s \"%s\"%s; did you mean \"%s\"?",
+                          noun, name, where, near);
+        return;
+    }
     core_strbuf list = {0};
     for (size_t i = 0; known[i]; i++)
         core_strbuf_printf(&list, "%s%s", i ? ", " : "", known[i]);
-    const char *near = core_config_suggest(config_setting_name(s), known);
-    if (near)
-        core_config_error(c, s, "unknown key \"%s\"%s; did you mean \"%s\"?",
-                          config_setting_name(s), where, near);
-    else
-        core_config_error(c, s, "unknown key \"%s\"%s (known: %s)",
-                          config_setting_name(s), where,
-                          core_strbuf_str(&list));
+    core_config_error(c, s, "unknown %s \"%s\"%s (known: %s)", noun, name,
+                      where, known[0] ? core_strbuf_str(&list) : "none");
     core_strbuf_free(&list);
 }
 
@@ -231,7 +231,8 @@ static void load_session(core_config *c, const config_setting_t *g)
         const char *name = config_setting_name(s);
         long long v;
         if (!is_known(name, session_keys))
-            unknown_key(c, s, " in session", session_keys);
+            core_config_unknown(c, s, "key", name, " in session",
+                                session_keys);
         else if (!get_count(c, s, 0, &v))
             continue;
         else if (strcmp(name, "idle_gap_ms") == 0)
@@ -288,7 +289,7 @@ static void load_key(core_config *c, config_setting_t *s)
                strcmp(name, "privacy") == 0 || strcmp(name, "plugins") == 0) {
         want_type(c, s, CONFIG_TYPE_GROUP, "a group { ... }");
     } else {
-        unknown_key(c, s, "", top_keys);
+        core_config_unknown(c, s, "key", name, "", top_keys);
     }
 }
 

@@ -54,6 +54,11 @@ const char *core_config_type_name(const config_setting_t *s);
 /* Return the closest of the NULL-terminated names to word (for "did you
  * mean"), or NULL when none is close. */
 const char *core_config_suggest(const char *word, const char *const *names);
+/* Report "unknown <noun> "<name>"<where>" at setting s, with a "did you
+ * mean" suggestion or else the list of known names; counts an error. */
+void core_config_unknown(core_config *c, const config_setting_t *s,
+                         const char *noun, const char *name,
+                         const char *where, const char *const *known);
 /* Free what c owns; NULL-safe. */
 void core_config_free(core_config *c);
 

@@ -67,24 +67,12 @@ static core_stage *stage_for(core_pipeline *p, const core_plugin *pl)
 static void unknown_format(core_pipeline *p, const char *name)
 {
     const char **known = core_registry_names(&p->reg, SYNTH_KIND_FORMATTER);
-    core_strbuf list = {0};
-    for (size_t i = 0; known[i]; i++)
-        core_strbuf_printf(&list, "%s%s", i ? ", " : "", known[i]);
-    const char *near = core_config_suggest(name, known);
-    core_strbuf hint = {0};
-    if (near)
-        core_strbuf_printf(&hint, "; did you mean \"%s\"?", near);
-    else
-        core_strbuf_printf(&hint, " (known: %s)",
-                           known[0] ? core_strbuf_str(&list) : "none");
-    core_config_error(p->cfg, core_config_section(p->cfg, "formats"),
-                      "unknown format \"%s\"%s", name, core_strbuf_str(&hint));
+    core_config_unknown(p->cfg, core_config_section(p->cfg, "formats"),
+                        "format", name, "", known);
     for (size_t i = 0; i < p->reg.n; i++)
         if (p->reg.plugins[i].refused && strstr(p->reg.plugins[i].path, name))
             core_note("note: %s was refused: %s", p->reg.plugins[i].path,
                       p->reg.plugins[i].refused);
-    core_strbuf_free(&hint);
-    core_strbuf_free(&list);
     core_free(known);
 }
 
@@ -373,8 +361,8 @@ void core_pipeline_summary(const core_pipeline *p)
         core_strbuf_free(&b);
         core_note("sessions: %llu with %llu turns (closed: %llu at end of "
                   "input, %llu idle, %llu at size cap, %llu evicted; peak "
-                  "%zu open); %llu duplicate ids ignored, %llu results "
-                  "without a call",
+                  "%zu open); %llu duplicate ids ignored, %llu calls "
+                  "seen only through their result or error",
                   st->sessions, st->turns, st->closed[CORE_CLOSE_END],
                   st->closed[CORE_CLOSE_IDLE], st->closed[CORE_CLOSE_CAP],
                   st->closed[CORE_CLOSE_EVICT], st->open_peak,

@@ -322,10 +322,11 @@ int core_registry_add(core_registry *r, const char *path)
                                : "plugin is newer: upgrade synthhost");
         return refuse(p, SYNTH_EABI, &why);
     }
-    if (d->struct_size < SYNTH_PLUGIN_SIZE_1_0) {
-        core_strbuf_printf(&why, "descriptor is %u bytes, ABI 1.0 needs at "
+    if (d->struct_size < SYNTH_PLUGIN_SIZE_MIN) {
+        core_strbuf_printf(&why, "descriptor is %u bytes, ABI %d needs at "
                                  "least %zu",
-                           d->struct_size, (size_t)SYNTH_PLUGIN_SIZE_1_0);
+                           d->struct_size, SYNTH_ABI_MAJOR,
+                           (size_t)SYNTH_PLUGIN_SIZE_MIN);
         return refuse(p, SYNTH_EABI, &why);
     }
     /* Copy what the plugin has; fields it does not know stay zero. */
@@ -447,25 +448,6 @@ void core_registry_free(core_registry *r)
 
 /* ---- config checks ------------------------------------------------------- */
 
-/* Report a key no plugin of the kind declares. */
-static void unknown_option(core_config *cfg, const config_setting_t *s,
-                           const char *where, const char **known)
-{
-    core_strbuf list = {0};
-    for (size_t i = 0; known[i]; i++)
-        core_strbuf_printf(&list, "%s%s", i ? ", " : "", known[i]);
-    const char *near =
-        core_config_suggest(config_setting_name(s), (const char *const *)known);
-    if (near)
-        core_config_error(cfg, s, "unknown %s \"%s\"; did you mean \"%s\"?",
-                          where, config_setting_name(s), near);
-    else
-        core_config_error(cfg, s, "unknown %s \"%s\" (known: %s)", where,
-                          config_setting_name(s),
-                          known[0] ? core_strbuf_str(&list) : "none loaded");
-    core_strbuf_free(&list);
-}
-
 /* All option names the loaded plugins of kind declare (owned array,
  * borrowed names; duplicates removed). */
 static const char **kind_option_names(const core_registry *r, int kind)
@@ -499,17 +481,18 @@ int core_registry_check_config(const core_registry *r, core_config *cfg)
         if (g == NULL || !config_setting_is_group(g))
             continue;
         const char **known = kind_option_names(r, kind);
-        core_strbuf where = {0};
-        core_strbuf_printf(&where, "%s option", sec);
+        core_strbuf noun = {0};
+        core_strbuf_printf(&noun, "%s option", sec);
         for (int i = 0; i < config_setting_length(g); i++) {
             config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
             size_t m = 0;
             while (known[m] && strcmp(known[m], config_setting_name(s)) != 0)
                 m++;
             if (known[m] == NULL)
-                unknown_option(cfg, s, core_strbuf_str(&where), known);
+                core_config_unknown(cfg, s, core_strbuf_str(&noun),
+                                    config_setting_name(s), "", known);
         }
-        core_strbuf_free(&where);
+        core_strbuf_free(&noun);
         core_free(known);
     }
     config_setting_t *pg = core_config_section(cfg, "plugins");
@@ -518,7 +501,8 @@ int core_registry_check_config(const core_registry *r, core_config *cfg)
         for (int i = 0; i < config_setting_length(pg); i++) {
             config_setting_t *s = config_setting_get_elem(pg, (unsigned)i);
             if (core_registry_find(r, 0, config_setting_name(s)) == NULL)
-                unknown_option(cfg, s, "plugin", names);
+                core_config_unknown(cfg, s, "plugin", config_setting_name(s),
+                                    "", names);
             else if (!config_setting_is_group(s))
                 core_config_error(cfg, s, "plugins.%s must be a group "
                                           "{ option = value; ... }",
@@ -638,8 +622,9 @@ int core_instance_new(const core_plugin *p, core_config *cfg,
         for (size_t j = 0; j < nopts; j++)
             known[j] = d->options[j].name;
         core_strbuf where = {0};
-        core_strbuf_printf(&where, "option of plugin \"%s\"", d->name);
-        unknown_option(cfg, s, core_strbuf_str(&where), known);
+        core_strbuf_printf(&where, " for plugin \"%s\"", d->name);
+        core_config_unknown(cfg, s, "option", config_setting_name(s),
+                            core_strbuf_str(&where), known);
         core_strbuf_free(&where);
         core_free(known);
     }

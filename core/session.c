@@ -12,6 +12,8 @@ typedef struct session_elem {
     json_t *obj;     /* borrowed: owned by the session tree */
     core_ref ref;    /* which ref created it */
     int final;       /* its final line was seen: later partials are stale */
+    int seen;        /* a line of its own ref was seen (not only a result
+                        or an error event pointing at it) */
     size_t bytes;    /* length of the line that last updated it */
 } session_elem;
 
@@ -158,8 +160,7 @@ static void session_finalize(core_sessionizer *z, open_session *s)
                 set_or_null(e->obj, "arguments", args);
                 json_decref(args);
             }
-            if (json_is_null(json_object_get(e->obj, "name")) &&
-                json_is_null(content))
+            if (!e->seen)
                 z->st.orphans++;
         }
     }
@@ -347,6 +348,7 @@ static void on_action_call(core_sessionizer *z, open_session **s,
     session_elem *e = action_upsert(z, s, ev->id);
     if (e == NULL || e->final)
         return;
+    e->seen = 1;
     account(*s, e, ev->bytes);
     json_t *name = json_object_get(ev->log, "name");
     if (json_is_string(name))

@@ -42,7 +42,8 @@ typedef struct core_session_stats {
     unsigned long long closed[CORE_CLOSE_COUNT];
     unsigned long long turns;
     unsigned long long duplicates;   /* repeated ids of one-shot refs */
-    unsigned long long orphans;      /* results/errors whose call never came */
+    unsigned long long orphans;      /* calls known only from a result or an
+                                        error event: their line never came */
     size_t open_peak;
 } core_session_stats;
 

@@ -340,9 +340,14 @@ typedef struct synth_plugin {
     int (*flush)(void *instance, synth_ctx *ctx);
 } synth_plugin;
 
-/* Size of the 1.0 descriptor: the smallest struct_size the host accepts. */
+/* Size of the whole 1.0 descriptor. */
 #define SYNTH_PLUGIN_SIZE_1_0 \
     (offsetof(synth_plugin, flush) + sizeof(((synth_plugin *)0)->flush))
+/* The smallest struct_size the host accepts: the identity fields through
+ * `name`.  Every later field is optional; those past struct_size are
+ * treated as NULL/0 and never read. */
+#define SYNTH_PLUGIN_SIZE_MIN \
+    (offsetof(synth_plugin, name) + sizeof(((synth_plugin *)0)->name))
 
 /* ------------------------------------------------------------------ */
 /* The entry point                                                     */

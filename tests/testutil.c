@@ -1,0 +1,206 @@
+/* testutil.c -- test helpers (see testutil.h). */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void die(const char *what)
+{
+    perror(what);
+    abort();
+}
+
+const char *tu_build(void)
+{
+    const char *b = getenv("SYNTH_BUILD");
+    return b ? b : "build";
+}
+
+const char *tu_root(void)
+{
+    const char *r = getenv("SYNTH_ROOT");
+    return r ? r : ".";
+}
+
+char *tu_fmt(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        die("vasprintf");
+    va_end(ap);
+    return s;
+}
+
+char *tu_read(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len < 2) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+void tu_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0)
+        die(path);
+}
+
+char *tu_tmpdir(void)
+{
+    char *t = strdup("/tmp/synthtest.XXXXXX");
+    if (mkdtemp(t) == NULL)
+        die("mkdtemp");
+    return t;
+}
+
+void tu_rmrf(const char *path)
+{
+    char *cmd = tu_fmt("rm -rf '%s'", path);
+    if (system(cmd) != 0)
+        fprintf(stderr, "warning: %s failed\n", cmd);
+    free(cmd);
+}
+
+int tu_run(char *const argv[], const char *in_path, char **out, char **err)
+{
+    char *dir = tu_tmpdir();
+    char *out_path = tu_fmt("%s/out", dir), *err_path = tu_fmt("%s/err", dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) {
+        int in = open(in_path ? in_path : "/dev/null", O_RDONLY);
+        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (in < 0 || o < 0 || e < 0)
+            _exit(126);
+        dup2(in, 0);
+        dup2(o, 1);
+        dup2(e, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) < 0)
+        die("waitpid");
+    if (out)
+        *out = tu_read(out_path);
+    if (err)
+        *err = tu_read(err_path);
+    tu_rmrf(dir);
+    free(out_path);
+    free(err_path);
+    free(dir);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+char *tu_find(const char *dir, const char *prefix, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return NULL;
+    char *found = NULL;
+    int n = 0;
+    struct dirent *e;
+    size_t lp = strlen(prefix), ls = strlen(suffix);
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len >= lp + ls && strncmp(e->d_name, prefix, lp) == 0 &&
+            strcmp(e->d_name + len - ls, suffix) == 0) {
+            n++;
+            free(found);
+            found = tu_fmt("%s/%s", dir, e->d_name);
+        }
+    }
+    closedir(d);
+    if (n != 1) {
+        free(found);
+        return NULL;
+    }
+    return found;
+}
+
+int tu_count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+json_t *tu_load_jsonl(const char *path)
+{
+    char *text = tu_read(path);
+    if (text == NULL)
+        return NULL;
+    json_t *arr = json_array();
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        json_t *v = json_loads(line, JSON_DECODE_ANY, NULL);
+        if (v == NULL) {
+            json_decref(arr);
+            free(text);
+            return NULL;
+        }
+        json_array_append_new(arr, v);
+    }
+    free(text);
+    return arr;
+}
+
+static int saved_stderr = -1;
+static char *stderr_path;
+
+void tu_stderr_begin(void)
+{
+    fflush(stderr);
+    stderr_path = tu_fmt("/tmp/synthtest-stderr.%ld", (long)getpid());
+    int fd = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        die(stderr_path);
+    saved_stderr = dup(2);
+    dup2(fd, 2);
+    close(fd);
+}
+
+char *tu_stderr_end(void)
+{
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    saved_stderr = -1;
+    char *text = tu_read(stderr_path);
+    unlink(stderr_path);
+    free(stderr_path);
+    stderr_path = NULL;
+    return text ? text : strdup("");
+}

@@ -1,0 +1,44 @@
+/*
+ * testutil.h -- helpers shared by the unit and integration tests: files,
+ * temporary directories, running the real binary, JSONL loading, and
+ * capturing stderr.  Every function aborts the test run on a setup
+ * failure (that is a broken test machine, not a test result).
+ */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* The build directory (SYNTH_BUILD) and the source tree (SYNTH_ROOT);
+ * borrowed. */
+const char *tu_build(void);
+const char *tu_root(void);
+/* Return an owned printf-formatted string. */
+char *tu_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Return the owned contents of a file (NUL-terminated), or NULL. */
+char *tu_read(const char *path);
+/* Write a file whole. */
+void tu_write(const char *path, const char *text);
+/* Return a new owned temporary directory path. */
+char *tu_tmpdir(void);
+/* Remove a directory tree. */
+void tu_rmrf(const char *path);
+/* Run argv (argv[0] a path) with stdin from in_path (NULL: /dev/null);
+ * stdout and stderr are returned owned in *out and *err (either may be
+ * NULL).  Returns the exit status, or 128+signal. */
+int tu_run(char *const argv[], const char *in_path, char **out, char **err);
+/* Return the owned path of the one file in dir whose name starts with
+ * prefix and ends with suffix, or NULL when there is none or several. */
+char *tu_find(const char *dir, const char *prefix, const char *suffix);
+/* Count the entries of dir (without . and ..). */
+int tu_count_entries(const char *dir);
+/* Load a JSONL file: returns a JSON array of the lines' values (new
+ * reference), or NULL when a line is not JSON. */
+json_t *tu_load_jsonl(const char *path);
+/* Redirect stderr to a temporary file until tu_stderr_end(), which
+ * returns what was written (owned). */
+void tu_stderr_begin(void);
+char *tu_stderr_end(void);
+
+#endif

@@ -71,15 +71,15 @@ config_setting_t *core_config_section(const core_config *c, const char *name)
 const char *core_config_type_name(const config_setting_t *s)
 {
     switch (config_setting_type(s)) {
-    case CONFIG_TYPE_GROUP:  return "group";
+    case CONFIG_TYPE_GROUP:  return "a group";
     case CONFIG_TYPE_INT:
-    case CONFIG_TYPE_INT64:  return "integer";
-    case CONFIG_TYPE_FLOAT:  return "float";
-    case CONFIG_TYPE_STRING: return "string";
-    case CONFIG_TYPE_BOOL:   return "boolean";
-    case CONFIG_TYPE_ARRAY:  return "array";
-    case CONFIG_TYPE_LIST:   return "list";
-    default:                 return "value";
+    case CONFIG_TYPE_INT64:  return "an integer";
+    case CONFIG_TYPE_FLOAT:  return "a float";
+    case CONFIG_TYPE_STRING: return "a string";
+    case CONFIG_TYPE_BOOL:   return "a boolean";
+    case CONFIG_TYPE_ARRAY:  return "an array";
+    case CONFIG_TYPE_LIST:   return "a list";
+    default:                 return "a value";
     }
 }
 
@@ -114,6 +114,14 @@ const char *core_config_suggest(const char *word, const char *const *names)
 {
     const char *best = NULL;
     size_t best_d = SIZE_MAX;
+    size_t wl = strlen(word);
+    /* A word that starts or ends another name ("idle_gap") is a truncation. */
+    for (size_t i = 0; wl >= 4 && names[i]; i++) {
+        size_t nl = strlen(names[i]);
+        if (nl > wl && (strncmp(names[i], word, wl) == 0 ||
+                        strcmp(names[i] + nl - wl, word) == 0))
+            return names[i];
+    }
     for (size_t i = 0; names[i]; i++) {
         size_t d = edit_distance(word, names[i]);
         if (d < best_d) {
@@ -121,8 +129,7 @@ const char *core_config_suggest(const char *word, const char *const *names)
             best = names[i];
         }
     }
-    size_t len = strlen(word);
-    return best_d <= (len < 6 ? 1 : len / 3) ? best : NULL;
+    return best_d <= (wl < 6 ? 1 : wl / 3) ? best : NULL;
 }
 
 void core_config_unknown(core_config *c, const config_setting_t *s,
@@ -157,7 +164,7 @@ static int want_type(core_config *c, const config_setting_t *s, int type,
     int t = config_setting_type(s);
     if (t == type || (type == CONFIG_TYPE_INT && t == CONFIG_TYPE_INT64))
         return 1;
-    core_config_error(c, s, "\"%s\" must be %s, not a %s",
+    core_config_error(c, s, "\"%s\" must be %s, not %s",
                       config_setting_name(s), what,
                       core_config_type_name(s));
     return 0;
@@ -199,7 +206,7 @@ static int get_strings(core_config *c, const config_setting_t *s,
         return 1;
     }
     if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY) {
-        core_config_error(c, s, "\"%s\" must be a list of strings, not a %s",
+        core_config_error(c, s, "\"%s\" must be a list of strings, not %s",
                           config_setting_name(s), core_config_type_name(s));
         return 0;
     }

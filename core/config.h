@@ -49,7 +49,7 @@ void core_config_error(core_config *c, const config_setting_t *s,
     __attribute__((format(printf, 3, 4)));
 /* Return the named top-level setting, or NULL. */
 config_setting_t *core_config_section(const core_config *c, const char *name);
-/* Return the libconfig type name of s ("integer", "group", ...). */
+/* Return the type of s with its article ("an integer", "a group"). */
 const char *core_config_type_name(const config_setting_t *s);
 /* Return the closest of the NULL-terminated names to word (for "did you
  * mean"), or NULL when none is close. */

@@ -587,7 +587,7 @@ static void instance_set(core_instance *inst, size_t i,
     const char *want = setting_mismatch(s, o->type);
     if (want) {
         core_config_error(inst->config, s, "option \"%s\" of plugin \"%s\" "
-                                           "must be %s, not a %s",
+                                           "must be %s, not %s",
                           o->name, inst->plugin->desc.name, want,
                           core_config_type_name(s));
         return;

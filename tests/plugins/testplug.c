@@ -143,7 +143,8 @@ SYNTH_EXPORT int synth_plugin_init(const synth_host_api *h,
 {
 #ifdef TP_INIT_FAILS
     (void)h;
-    (void)out;
+    (void)&tp_plugin;
+    *out = NULL;
     return SYNTH_EPLUGIN;
 #else
     host = h;

@@ -99,7 +99,7 @@ int core_event_parse(const char *line, size_t len, core_event *ev,
     ev->id = json_is_string(id) ? json_string_value(id) : NULL;
     if (ev->id == NULL && ev->ref != CORE_REF_STEP &&
         ev->ref != CORE_REF_UNKNOWN) {
-        core_strbuf_printf(why, "missing \"id\" in a %s log", ev->ref_name);
+        core_strbuf_printf(why, "\"%s\" log without \"id\"", ev->ref_name);
         core_event_clear(ev);
         return SYNTH_EINVAL;
     }

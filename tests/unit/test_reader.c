@@ -70,7 +70,7 @@ static const struct {
     {"{\"contextId\":\"a\",\"log\":7}", "\"log\" is not an object"},
     {"{\"contextId\":\"a\",\"log\":{\"id\":\"x\"}}", "missing \"ref\""},
     {"{\"contextId\":\"a\",\"log\":{\"ref\":\"thought\"}}",
-     "missing \"id\" in a thought log"},
+     "\"thought\" log without \"id\""},
     {"{\"contextId\":\"a\",\"log\":{\"ref\":\"action_result\",\"id\":\"r\"}}",
      "missing \"callId\""},
     {"{\"contextId\":\"\",\"log\":{\"ref\":\"run\",\"id\":\"r\"}}",

@@ -1,0 +1,643 @@
+/*
+ * integration.c -- the real synthhost binary on real input.
+ *
+ * The example log is checked against an oracle computed here from the raw
+ * lines, independently of the core: which runs have a user input and a
+ * final answer, which texts were final and which were superseded partials.
+ * tests/cases/<name>/ holds small logs as data: synth.conf, input.jsonl,
+ * expect/<format>.jsonl (the exact output), optional `exit` and `stderr`
+ * (lines that must appear).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static char *host(void) { return tu_fmt("%s/synthhost", tu_build()); }
+static char *example(void)
+{
+    return tu_fmt("%s/examples/agent-log.jsonl", tu_root());
+}
+static char *default_conf(void)
+{
+    return tu_fmt("%s/conf/synth.conf", tu_root());
+}
+
+/* Run synthhost with up to 8 arguments (NULL-terminated). */
+static int run(char **err, char **out, const char *in, ...)
+{
+    char *argv[12];
+    int n = 0;
+    argv[n++] = host();
+    va_list ap;
+    va_start(ap, in);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && n < 11)
+        argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    int rc = tu_run(argv, in, out, err);
+    free(argv[0]);
+    return rc;
+}
+
+/* ---- the oracle ---------------------------------------------------------- */
+
+/* The text of a final output's data (string, or {content|text}). */
+static const char *output_text(json_t *log)
+{
+    json_t *d = json_object_get(log, "data");
+    if (json_is_string(d))
+        return json_string_value(d);
+    json_t *c = json_object_get(d, "content");
+    if (!json_is_string(c))
+        c = json_object_get(d, "text");
+    return json_string_value(c);
+}
+
+static const char *input_text(json_t *log)
+{
+    json_t *c = json_object_get(log, "content");
+    if (json_is_object(c))
+        c = json_object_get(c, "text");
+    return json_string_value(c);
+}
+
+typedef struct {
+    json_t *answered;   /* [{"context", "input", "output"}] one per run */
+    json_t *finals;     /* text -> true: every final output text */
+    json_t *partials;   /* text -> true: superseded partial output texts */
+    json_t *contexts;   /* context -> true: contexts with an answered run */
+} oracle;
+
+static void oracle_build(oracle *o, const char *path)
+{
+    json_t *lines = tu_load_jsonl(path);
+    assert_non_null(lines);
+    o->answered = json_array();
+    o->finals = json_object();
+    o->partials = json_object();
+    o->contexts = json_object();
+    json_t *rejected = json_object(); /* output ids named by error events */
+    size_t i;
+    json_t *l;
+    json_array_foreach(lines, i, l) {
+        json_t *ref = json_object_get(json_object_get(json_object_get(
+                                          json_object_get(l, "log"), "data"),
+                                          "ref"),
+                                      "id");
+        if (json_is_string(ref))
+            json_object_set_new(rejected, json_string_value(ref), json_true());
+    }
+    /* Every final and every superseded partial output text. */
+    json_array_foreach(lines, i, l) {
+        json_t *log = json_object_get(l, "log");
+        if (strcmp(json_string_value(json_object_get(log, "ref")), "output"))
+            continue;
+        const char *id = json_string_value(json_object_get(log, "id"));
+        const char *c = json_string_value(json_object_get(log, "content"));
+        if (!json_is_true(json_object_get(l, "done")))
+            json_object_set_new(o->partials, c && *c ? c : "-", json_true());
+        else if (!json_object_get(rejected, id) && output_text(log))
+            json_object_set_new(o->finals, output_text(log), json_true());
+    }
+    /* Runs in file order per context: a run line opens a run; its input
+     * and its last final output answer it. */
+    json_t *current = json_object(); /* context -> the open run */
+    json_t *runs = json_array();
+    json_array_foreach(lines, i, l) {
+        const char *ctx = json_string_value(json_object_get(l, "contextId"));
+        json_t *log = json_object_get(l, "log");
+        const char *ref = json_string_value(json_object_get(log, "ref"));
+        int done = json_is_true(json_object_get(l, "done"));
+        if (strcmp(ref, "run") == 0) {
+            json_t *run = json_pack("{s:s}", "context", ctx);
+            json_array_append(runs, run);
+            json_object_set_new(current, ctx, run);
+            continue;
+        }
+        json_t *run = json_object_get(current, ctx);
+        if (run == NULL)
+            continue;
+        if (strcmp(ref, "input") == 0)
+            json_object_set_new(run, "input", json_string(input_text(log)));
+        const char *id = json_string_value(json_object_get(log, "id"));
+        if (strcmp(ref, "output") == 0 && done &&
+            !json_object_get(rejected, id) && output_text(log))
+            json_object_set_new(run, "output", json_string(output_text(log)));
+    }
+    json_t *run;
+    json_array_foreach(runs, i, run) {
+        if (json_object_get(run, "input") && json_object_get(run, "output")) {
+            json_array_append(o->answered, run);
+            json_object_set_new(
+                o->contexts,
+                json_string_value(json_object_get(run, "context")),
+                json_true());
+        }
+    }
+    /* A partial that equals a final text is not superseded text. */
+    const char *k;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(o->partials, tmp, k, v) {
+        if (json_object_get(o->finals, k))
+            json_object_del(o->partials, k);
+    }
+    json_decref(runs);
+    json_decref(current);
+    json_decref(rejected);
+    json_decref(lines);
+}
+
+static void oracle_free(oracle *o)
+{
+    json_decref(o->answered);
+    json_decref(o->finals);
+    json_decref(o->partials);
+    json_decref(o->contexts);
+}
+
+static const char *context_id(json_t *it_record)
+{
+    const char *c = json_string_value(json_object_get(it_record, "context"));
+    const char *id = c ? strstr(c, ", ID: ") : NULL;
+    return id ? id + 6 : "";
+}
+
+/* Load <dir>/<format>-*.jsonl (exactly one) and check its sidecar. */
+static json_t *load_format(const char *dir, const char *format)
+{
+    char *prefix = tu_fmt("%s-", format);
+    char *path = tu_find(dir, prefix, ".jsonl");
+    if (path == NULL)
+        fail_msg("no single %s*.jsonl in %s", prefix, dir);
+    json_t *records = tu_load_jsonl(path);
+    assert_non_null(records);
+    char *meta_path = tu_fmt("%s.meta", path);
+    json_t *meta = tu_load_jsonl(meta_path);
+    if (meta) {
+        assert_int_equal(json_array_size(meta), json_array_size(records));
+        size_t i;
+        json_t *m;
+        json_array_foreach(meta, i, m) {
+            assert_int_equal(json_integer_value(json_object_get(m, "line")),
+                             i + 1);
+            assert_true(json_is_string(json_object_get(m, "session")));
+        }
+    }
+    json_decref(meta);
+    free(meta_path);
+    free(path);
+    free(prefix);
+    return records;
+}
+
+/* ---- the example log ------------------------------------------------------ */
+
+static void check_no_superseded_text(const oracle *o, const char *text)
+{
+    if (json_object_get(o->partials, text))
+        fail_msg("superseded partial text in a record: %s", text);
+}
+
+static void test_example_log(void **state)
+{
+    (void)state;
+    char *out = tu_tmpdir(), *conf = default_conf(), *log = example();
+    char *err = NULL;
+    int rc = run(&err, NULL, NULL, "-c", conf, "-o", out, NULL);
+    if (rc != 0)
+        fail_msg("exit %d: %s", rc, err);
+    assert_non_null(strstr(err, "read 2165 lines (619737 bytes): 0 bad"));
+    /* two datasets, two sidecars, nothing else (no temporary file) */
+    assert_int_equal(tu_count_entries(out), 4);
+
+    oracle o;
+    oracle_build(&o, log);
+    json_t *it = load_format(out, "instruction-tuning");
+    /* one record per answered run */
+    assert_int_equal(json_array_size(it), json_array_size(o.answered));
+    assert_true(json_array_size(it) > 0);
+    json_t *seen = json_object();
+    size_t i;
+    json_t *r;
+    json_array_foreach(it, i, r) {
+        assert_int_equal(json_object_size(r), 4);
+        const char *ins = json_string_value(json_object_get(r, "instruction"));
+        const char *resp = json_string_value(json_object_get(r, "response"));
+        assert_non_null(ins);
+        assert_non_null(resp);
+        assert_string_equal(
+            json_string_value(json_object_get(r, "system")),
+            "You are a helpful AI assistant agent.");
+        /* the same (context, input, output) triple is an answered run */
+        int found = 0;
+        size_t k;
+        json_t *a;
+        json_array_foreach(o.answered, k, a) {
+            if (strcmp(json_string_value(json_object_get(a, "context")),
+                       context_id(r)) == 0 &&
+                strcmp(json_string_value(json_object_get(a, "input")), ins) ==
+                    0 &&
+                strcmp(json_string_value(json_object_get(a, "output")),
+                       resp) == 0)
+                found = 1;
+        }
+        if (!found)
+            fail_msg("record %zu is no answered run: %s / %s", i, ins, resp);
+        check_no_superseded_text(&o, resp);
+        char *want_ctx = tu_fmt("Context: %.*s, ID: %s",
+                                (int)strcspn(context_id(r), ":"),
+                                context_id(r), context_id(r));
+        assert_string_equal(json_string_value(json_object_get(r, "context")),
+                            want_ctx);
+        free(want_ctx);
+        json_object_set_new(seen, context_id(r), json_true());
+    }
+    /* every context with an input and an answer yields a record */
+    assert_true(json_equal(seen, o.contexts));
+
+    json_t *conv = load_format(out, "conversation");
+    assert_int_equal(json_array_size(conv), json_object_size(o.contexts));
+    size_t pairs_total = 0;
+    json_array_foreach(conv, i, r) {
+        assert_int_equal(json_object_size(r), 2);
+        json_t *msgs = json_object_get(r, "messages");
+        size_t n = json_array_size(msgs);
+        assert_true(n >= 2 && n % 2 == 0);
+        size_t k;
+        json_t *m;
+        json_array_foreach(msgs, k, m) {
+            assert_int_equal(json_object_size(m), 2);
+            assert_string_equal(json_string_value(json_object_get(m, "role")),
+                                k % 2 ? "assistant" : "user");
+            const char *c = json_string_value(json_object_get(m, "content"));
+            assert_non_null(c);
+            check_no_superseded_text(&o, c);
+            if (k % 2)
+                assert_non_null(json_object_get(o.finals, c));
+        }
+        size_t pairs = n / 2;
+        pairs_total += pairs;
+        char *want = tu_fmt("Conversation with %zu user message%s and %zu "
+                            "assistant response%s",
+                            pairs, pairs == 1 ? "" : "s", pairs,
+                            pairs == 1 ? "" : "s");
+        assert_string_equal(json_string_value(json_object_get(r, "summary")),
+                            want);
+        free(want);
+    }
+    assert_int_equal(pairs_total, json_array_size(o.answered));
+    json_decref(seen);
+    json_decref(it);
+    json_decref(conv);
+    oracle_free(&o);
+    tu_rmrf(out);
+    free(out);
+    free(conf);
+    free(log);
+    free(err);
+}
+
+/* Break some lines of the example: the other sessions' records must be
+ * exactly those of a clean run, and the broken lines must be reported. */
+static void test_corrupted_log(void **state)
+{
+    (void)state;
+    static const int broken[] = {5, 700, 1500, 2165};
+    char *dir = tu_tmpdir(), *conf = default_conf(), *log = example();
+    char *clean_out = tu_fmt("%s/clean", dir), *bad_out = tu_fmt("%s/bad", dir);
+    char *bad_log = tu_fmt("%s/agent-log-broken.jsonl", dir);
+    json_t *lines = json_array();
+    {
+        char *text = tu_read(log);
+        FILE *f = fopen(bad_log, "w");
+        char *save = NULL;
+        int no = 0;
+        for (char *l = strtok_r(text, "\n", &save); l;
+             l = strtok_r(NULL, "\n", &save)) {
+            no++;
+            json_array_append_new(lines, json_loads(l, 0, NULL));
+            int hit = 0;
+            for (size_t b = 0; b < sizeof broken / sizeof broken[0]; b++)
+                hit |= broken[b] == no;
+            if (hit && no % 2)
+                fprintf(f, "%.*s\n", (int)(strlen(l) / 2), l); /* cut */
+            else if (hit)
+                fprintf(f, "\x01\x02 not json at all\n");
+            else
+                fprintf(f, "%s\n", l);
+        }
+        fclose(f);
+        free(text);
+    }
+    char *err = NULL;
+    assert_int_equal(run(NULL, NULL, NULL, "-c", conf, "-o", clean_out, NULL),
+                     0);
+    int rc = run(&err, NULL, NULL, "-c", conf, "-i", bad_log, "-o", bad_out,
+                 NULL);
+    if (rc != 0)
+        fail_msg("exit %d: %s", rc, err);
+    json_t *hurt = json_object(); /* contexts that lost a line */
+    for (size_t b = 0; b < sizeof broken / sizeof broken[0]; b++) {
+        char *want = tu_fmt("warning: %s:%d: ", bad_log, broken[b]);
+        if (strstr(err, want) == NULL)
+            fail_msg("stderr lacks \"%s\": %s", want, err);
+        free(want);
+        json_object_set_new(
+            hurt,
+            json_string_value(json_object_get(
+                json_array_get(lines, (size_t)broken[b] - 1), "contextId")),
+            json_true());
+    }
+    assert_non_null(strstr(err, "4 bad"));
+    assert_int_equal(tu_count_entries(bad_out), 4);
+    json_t *clean = load_format(clean_out, "instruction-tuning");
+    json_t *bad = load_format(bad_out, "instruction-tuning");
+    /* every clean record of an unhurt context is in the broken run */
+    size_t i, kept = 0;
+    json_t *r;
+    json_array_foreach(clean, i, r) {
+        if (json_object_get(hurt, context_id(r)))
+            continue;
+        int found = 0;
+        size_t k;
+        json_t *b;
+        json_array_foreach(bad, k, b) found |= json_equal(r, b);
+        if (!found)
+            fail_msg("record lost: %s", json_dumps(r, JSON_COMPACT));
+        kept++;
+    }
+    assert_true(kept > 0);
+    assert_true(json_array_size(bad) >= kept);
+    json_decref(clean);
+    json_decref(bad);
+    json_decref(hurt);
+    json_decref(lines);
+    tu_rmrf(dir);
+    free(dir);
+    free(conf);
+    free(log);
+    free(clean_out);
+    free(bad_out);
+    free(bad_log);
+    free(err);
+}
+
+static void test_config_error_writes_nothing(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *conf = tu_fmt("%s/bad.conf", dir);
+    char *log = example();
+    char *text = tu_fmt("input = \"%s\";\n\nformats = [\"conversation\",\n"
+                        "  \"instrction-tuning\"];\n",
+                        log);
+    tu_write(conf, text);
+    char *out = tu_fmt("%s/out", dir);
+    char *err = NULL;
+    assert_int_equal(run(&err, NULL, NULL, "-c", conf, "-o", out, NULL), 2);
+    char *want = tu_fmt("synthhost: error: %s:3: unknown format "
+                        "\"instrction-tuning\"; did you mean "
+                        "\"instruction-tuning\"?",
+                        conf);
+    if (strstr(err, want) == NULL)
+        fail_msg("stderr lacks \"%s\": %s", want, err);
+    struct stat st;
+    assert_int_not_equal(stat(out, &st), 0); /* not even the directory */
+    free(want);
+    free(err);
+    free(text);
+    free(out);
+    free(log);
+    free(conf);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* SIGINT while reading a pipe: exit 1, nothing published, no temp file. */
+static void test_interrupted_run_publishes_nothing(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), *conf = default_conf(), *h = host();
+    char *out = tu_fmt("%s/out", dir);
+    char *err_path = tu_fmt("%s/err", dir);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[0], 0);
+        close(fds[1]);
+        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(e, 2);
+        execl(h, h, "-c", conf, "-i", "-", "-o", out, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    char *log = example();
+    char *text = tu_read(log);
+    size_t half = strlen(text) / 2;
+    while (text[half] != '\n')
+        half++;
+    assert_int_equal(write(fds[1], text, half + 1), (ssize_t)(half + 1));
+    /* wait until the temporary files exist (the run is under way) */
+    for (int i = 0; i < 200 && tu_count_entries(out) < 2; i++)
+        usleep(10000);
+    assert_true(tu_count_entries(out) >= 2);
+    usleep(100000);
+    kill(pid, SIGINT);
+    int status;
+    waitpid(pid, &status, 0);
+    close(fds[1]);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    assert_int_equal(tu_count_entries(out), 0);
+    char *err = tu_read(err_path);
+    assert_non_null(strstr(err, "interrupted: no output file was published"));
+    free(err);
+    free(text);
+    free(log);
+    free(err_path);
+    free(out);
+    free(h);
+    free(conf);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+static void test_stdin_matches_file(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), *conf = default_conf(), *log = example();
+    char *a = tu_fmt("%s/a", dir), *b = tu_fmt("%s/b", dir);
+    assert_int_equal(run(NULL, NULL, NULL, "-c", conf, "-o", a, NULL), 0);
+    assert_int_equal(run(NULL, NULL, log, "-q", "-c", conf, "-i", "-", "-o",
+                         b, NULL),
+                     0);
+    const char *formats[] = {"instruction-tuning", "conversation"};
+    for (int f = 0; f < 2; f++) {
+        json_t *x = load_format(a, formats[f]), *y = load_format(b, formats[f]);
+        assert_true(json_equal(x, y));
+        json_decref(x);
+        json_decref(y);
+    }
+    free(a);
+    free(b);
+    free(log);
+    free(conf);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+static void test_cli(void **state)
+{
+    (void)state;
+    char *out = NULL, *err = NULL, *conf = default_conf();
+    assert_int_equal(run(&err, &out, NULL, "--version", NULL), 0);
+    assert_string_equal(out, "synthhost 0.1.0 (plugin ABI 1.0)\n");
+    free(out);
+    free(err);
+    assert_int_equal(run(&err, &out, NULL, "--help", NULL), 0);
+    assert_non_null(strstr(out, "usage: synthhost -c FILE"));
+    free(out);
+    free(err);
+    assert_int_equal(run(&err, &out, NULL, "--frobnicate", NULL), 2);
+    assert_non_null(strstr(err, "unknown option --frobnicate"));
+    free(out);
+    free(err);
+    assert_int_equal(run(&err, &out, NULL, NULL), 2);
+    assert_non_null(strstr(err, "no config: pass -c FILE"));
+    free(out);
+    free(err);
+    assert_int_equal(run(&err, &out, NULL, "-c", "/nonexistent.conf", NULL),
+                     2);
+    assert_non_null(strstr(err, "/nonexistent.conf: cannot read"));
+    free(out);
+    free(err);
+    assert_int_equal(run(&err, &out, NULL, "plugins", NULL), 0);
+    assert_non_null(strstr(out, "instruction-tuning  (formatter 1.0.0, ABI "
+                                "1.0)"));
+    assert_non_null(strstr(out, "conversation  (formatter 1.0.0, ABI 1.0)"));
+    assert_non_null(strstr(out, "system"));
+    assert_non_null(strstr(out, "default: You are a helpful AI assistant "
+                                "agent."));
+    free(out);
+    free(err);
+    assert_int_equal(run(&err, &out, NULL, "plugins", "conversation", NULL),
+                     0);
+    assert_null(strstr(out, "instruction-tuning"));
+    assert_non_null(strstr(out, "conversation"));
+    free(out);
+    free(err);
+    assert_int_equal(run(&err, &out, NULL, "plugins", "nosuch", NULL), 2);
+    assert_non_null(strstr(err, "no plugin named \"nosuch\""));
+    free(out);
+    free(err);
+    free(conf);
+}
+
+/* ---- tests as data ------------------------------------------------------------ */
+
+static void run_case(const char *name)
+{
+    char *cdir = tu_fmt("%s/tests/cases/%s", tu_root(), name);
+    char *conf = tu_fmt("%s/synth.conf", cdir);
+    char *out = tu_tmpdir();
+    char *err = NULL;
+    int rc = run(&err, NULL, NULL, "-c", conf, "-o", out, NULL);
+    char *exit_path = tu_fmt("%s/exit", cdir);
+    char *want_exit = tu_read(exit_path);
+    int want = want_exit ? atoi(want_exit) : 0;
+    if (rc != want)
+        fail_msg("case %s: exit %d, want %d: %s", name, rc, want, err);
+    char *stderr_path = tu_fmt("%s/stderr", cdir);
+    char *want_err = tu_read(stderr_path);
+    char *save = NULL;
+    for (char *l = want_err ? strtok_r(want_err, "\n", &save) : NULL; l;
+         l = strtok_r(NULL, "\n", &save))
+        if (strstr(err, l) == NULL)
+            fail_msg("case %s: stderr lacks \"%s\":\n%s", name, l, err);
+    char *expect = tu_fmt("%s/expect", cdir);
+    DIR *d = opendir(expect);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 7 || strcmp(e->d_name + len - 6, ".jsonl") != 0)
+            continue;
+        char *format = tu_fmt("%.*s-", (int)(len - 6), e->d_name);
+        char *got_path = tu_find(out, format, ".jsonl");
+        if (got_path == NULL)
+            fail_msg("case %s: no output file %s*.jsonl", name, format);
+        char *want_path = tu_fmt("%s/%s", expect, e->d_name);
+        char *got = tu_read(got_path), *wanted = tu_read(want_path);
+        if (strcmp(got, wanted) != 0)
+            fail_msg("case %s: %s differs.\n--- want\n%s--- got\n%s", name,
+                     e->d_name, wanted, got);
+        free(got);
+        free(wanted);
+        free(want_path);
+        free(got_path);
+        free(format);
+    }
+    if (d)
+        closedir(d);
+    free(expect);
+    free(want_err);
+    free(stderr_path);
+    free(want_exit);
+    free(exit_path);
+    free(err);
+    tu_rmrf(out);
+    free(out);
+    free(conf);
+    free(cdir);
+}
+
+static void test_cases(void **state)
+{
+    (void)state;
+    char *dir = tu_fmt("%s/tests/cases", tu_root());
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+    assert_true(n > 2);
+    int ran = 0;
+    for (int i = 0; i < n; i++) {
+        if (names[i]->d_name[0] != '.') {
+            print_message("case %s\n", names[i]->d_name);
+            run_case(names[i]->d_name);
+            ran++;
+        }
+        free(names[i]);
+    }
+    free(names);
+    free(dir);
+    assert_true(ran > 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_example_log),
+        cmocka_unit_test(test_corrupted_log),
+        cmocka_unit_test(test_config_error_writes_nothing),
+        cmocka_unit_test(test_interrupted_run_publishes_nothing),
+        cmocka_unit_test(test_stdin_matches_file),
+        cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_cases),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -110,6 +110,7 @@ demo:
 	@scripts/demo.sh $(HOST)
 
 valgrind: $(HOST) $(PLUGINS)
+	rm -rf $(BUILD)/valgrind-out
 	valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    $(HOST) -q -c conf/synth.conf -o $(BUILD)/valgrind-out
 

@@ -27,7 +27,7 @@ void core_config_defaults(core_config *c)
     c->limits.idle_gap_ms = 30LL * 60 * 1000;
     c->limits.max_turns = 256;
     c->limits.max_bytes = 16u << 20;
-    c->limits.max_open = 10000;
+    c->limits.max_open = 1000;
     c->max_line_bytes = 64u << 20;
 }
 

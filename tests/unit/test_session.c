@@ -272,7 +272,7 @@ static void test_fixture_counts(void **state)
     assert_int_equal(core_lines_open(&in, path, 1 << 20), SYNTH_OK);
     json_decref(closed);
     closed = json_array();
-    core_session_limits lim = {1800000, 256, 16 << 20, 10000};
+    core_session_limits lim = {1800000, 256, 16 << 20, 1000};
     core_sessionizer *z = core_sessionizer_new(&lim, sink, NULL);
     core_strbuf why = {0};
     const char *line;

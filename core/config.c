@@ -6,6 +6,7 @@
 #include "synth_plugin.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -36,7 +37,23 @@ char *core_config_resolve(const char *base, const char *p)
     if (base == NULL || p[0] == '/' || strcmp(p, "-") == 0 || base[0] == 0)
         return core_strdup(p);
     core_strbuf b = {0};
-    core_strbuf_printf(&b, "%s/%s", base, p);
+    core_strbuf_puts(&b, base);
+    /* Fold leading "./" and "../" into the base, so messages show
+     * /srv/synth/out rather than /srv/synth/conf/../out.  Exact because
+     * the config's base directory is a realpath (no symlinks to climb). */
+    while (1) {
+        if (strncmp(p, "./", 2) == 0) {
+            p += 2;
+        } else if (strncmp(p, "../", 3) == 0 && base[0] == '/' &&
+                   strrchr(b.data, '/') != b.data) {
+            b.len = (size_t)(strrchr(b.data, '/') - b.data);
+            b.data[b.len] = '\0';
+            p += 3;
+        } else {
+            break;
+        }
+    }
+    core_strbuf_printf(&b, "/%s", p);
     return b.data;
 }
 
@@ -305,10 +322,13 @@ int core_config_load(core_config *c, const char *path)
     core_config_defaults(c);
     c->path = core_strdup(path);
     const char *slash = strrchr(path, '/');
-    c->dir = slash ? core_strndup(path, (size_t)(slash - path + 1))
-                   : core_strdup("");
-    if (c->dir[0] != '\0' && strlen(c->dir) > 1)
-        c->dir[strlen(c->dir) - 1] = '\0'; /* drop the trailing slash */
+    char *dir = slash ? core_strndup(path, (size_t)(slash - path + 1))
+                      : core_strdup("./");
+    /* Relative paths in the file are relative to its real directory. */
+    char *real = realpath(dir, NULL);
+    c->dir = real ? core_strdup(real) : core_strdup(dir);
+    free(real);
+    core_free(dir);
     config_init(&c->cfg);
     c->loaded = 1;
     if (c->dir[0] != '\0')

@@ -45,15 +45,28 @@ static int make_dirs(const char *dir)
     return rc;
 }
 
-static FILE *open_tmp(const char *path)
+/* Create <dir>/.<base>.<kind>.<pid>.tmp exclusively: *path and *fp get
+ * the owned results.  Returns SYNTH_OK or SYNTH_EIO with the reason. */
+static int open_tmp(const core_writer *w, const char *kind, char **path,
+                    FILE **fp, core_strbuf *why)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return NULL;
-    FILE *fp = fdopen(fd, "w");
-    if (fp == NULL)
-        close(fd);
-    return fp;
+    core_strbuf b = {0};
+    core_strbuf_printf(&b, "%s/.%s.%s.%ld.tmp", w->dir, w->base, kind,
+                       (long)getpid());
+    int fd = open(b.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (*fp == NULL) {
+        core_strbuf_printf(why, "cannot create %s: %s", b.data,
+                           strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(b.data);
+        }
+        core_strbuf_free(&b);
+        return SYNTH_EIO;
+    }
+    *path = b.data;
+    return SYNTH_OK;
 }
 
 int core_writer_open(core_writer *w, const char *dir, const char *format,
@@ -71,32 +84,11 @@ int core_writer_open(core_writer *w, const char *dir, const char *format,
                            dir, strerror(errno));
         return SYNTH_EIO;
     }
-    core_strbuf t = {0};
-    core_strbuf_printf(&t, "%s/.%s.jsonl.%ld.tmp", dir, w->base,
-                       (long)getpid());
-    w->tmp = t.data;
-    w->fp = open_tmp(w->tmp);
-    if (w->fp == NULL) {
-        core_strbuf_printf(why, "cannot create %s: %s", w->tmp,
-                           strerror(errno));
-        core_free(w->tmp);
-        w->tmp = NULL;
+    if (open_tmp(w, "jsonl", &w->tmp, &w->fp, why) != SYNTH_OK)
         return SYNTH_EIO;
-    }
-    if (sidecar) {
-        core_strbuf m = {0};
-        core_strbuf_printf(&m, "%s/.%s.jsonl.meta.%ld.tmp", dir, w->base,
-                           (long)getpid());
-        w->meta_tmp = m.data;
-        w->meta = open_tmp(w->meta_tmp);
-        if (w->meta == NULL) {
-            core_strbuf_printf(why, "cannot create %s: %s", w->meta_tmp,
-                               strerror(errno));
-            core_free(w->meta_tmp);
-            w->meta_tmp = NULL;
-            return SYNTH_EIO;
-        }
-    }
+    if (sidecar &&
+        open_tmp(w, "jsonl.meta", &w->meta_tmp, &w->meta, why) != SYNTH_OK)
+        return SYNTH_EIO;
     return SYNTH_OK;
 }
 

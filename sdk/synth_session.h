@@ -10,6 +10,8 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "synth_plugin.h"
+
 /* Return obj[key] as a C string (borrowed from obj), or NULL when absent
  * or not a string. */
 static inline const char *synth_str(const json_t *obj, const char *key)
@@ -49,6 +51,22 @@ static inline json_t *synth_turn_final_output(const json_t *turn)
             return o;
     }
     return NULL;
+}
+
+/* Emit a record built with json_pack (which returns NULL when out of
+ * memory): record and lineage are stolen, as by host->emit().  Returns
+ * SYNTH_OK, or the failure already described through host->error(). */
+static inline int synth_emit_built(const synth_host_api *host, synth_ctx *ctx,
+                                   json_t *record, json_t *lineage)
+{
+    if (record == NULL) {
+        json_decref(lineage);
+        return host->error(ctx, SYNTH_ENOMEM, "cannot build a record");
+    }
+    int rc = host->emit(ctx, record, lineage);
+    return rc == SYNTH_OK ? SYNTH_OK
+                          : host->error(ctx, rc, "emit failed: %s",
+                                        synth_strerror(rc));
 }
 
 #endif

@@ -76,12 +76,7 @@ static int conv_session(void *instance, synth_ctx *ctx, json_t *session)
     json_t *record = json_pack("{s:o, s:s}", "messages", messages, "summary",
                                summary);
     json_t *lineage = json_pack("{s:o}", "turns", turn_ids);
-    if (record == NULL) {
-        json_decref(lineage);
-        return host->error(ctx, SYNTH_ENOMEM, "cannot build a record");
-    }
-    int rc = host->emit(ctx, record, lineage);
-    return rc == SYNTH_OK ? SYNTH_OK : host->error(ctx, rc, "emit failed");
+    return synth_emit_built(host, ctx, record, lineage);
 }
 
 static const synth_plugin conv_plugin = {

@@ -72,13 +72,9 @@ static int it_session(void *instance, synth_ctx *ctx, json_t *session)
             "{s:O, s:O, s:O}", "turn", json_object_get(turn, "id"),
             "input", json_object_get(json_object_get(turn, "input"), "id"),
             "output", json_object_get(output, "id"));
-        if (record == NULL) {
-            json_decref(lineage);
-            return host->error(ctx, SYNTH_ENOMEM, "cannot build a record");
-        }
-        int rc = host->emit(ctx, record, lineage);
+        int rc = synth_emit_built(host, ctx, record, lineage);
         if (rc != SYNTH_OK)
-            return host->error(ctx, rc, "emit failed");
+            return rc;
     }
     return SYNTH_OK;
 }

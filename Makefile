@@ -5,6 +5,8 @@
 #   make test       build and run every test
 #   make test SANITIZE=1   the same under AddressSanitizer + UBSan (build-san/)
 #   make valgrind   run the host on the example log under valgrind
+#   make install    PREFIX=/usr/local DESTDIR=: host, plugins, SDK, man pages
+#   make uninstall
 #   make clean
 
 CC      ?= cc
@@ -31,7 +33,8 @@ BASECFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP
 # The core sees its own headers; a plugin sees only sdk/ and jansson.
 ALLCFLAGS = $(BASECFLAGS) -Isdk -Icore $(DEPCFLAGS)
 LDLIBS   = $(DEPLIBS) -ldl -lpthread
-PLUGIN_CFLAGS = $(BASECFLAGS) -Isdk -fPIC -fvisibility=hidden -shared
+PLUGIN_INC ?= -Isdk
+PLUGIN_CFLAGS = $(BASECFLAGS) $(PLUGIN_INC) -fPIC -fvisibility=hidden -shared
 
 CORE_SRC  = $(filter-out core/main.c,$(wildcard core/*.c))
 CORE_OBJ  = $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -44,15 +47,17 @@ PLUGINS     = $(PLUGIN_DIRS:plugins/%=$(BUILD)/plugins/%.so)
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INTEG_BIN = $(BUILD)/tests/integration
+INSTALL_BIN = $(BUILD)/tests/install
 TESTUTIL  = $(BUILD)/tests/testutil.o
 
 # Test plugins: one source, built once per variant (tests/plugins/README).
 TP = $(BUILD)/tests/plugins
 TEST_PLUGINS = $(TP)/good.so $(TP)/abi-major.so $(TP)/abi-newer.so \
                $(TP)/no-entry.so $(TP)/small-struct.so $(TP)/too-small.so \
-               $(TP)/init-fails.so $(TP)/bad-default.so $(TP)/bad-name.so
+               $(TP)/init-fails.so $(TP)/bad-default.so $(TP)/bad-name.so \
+               $(TP)/abi-1.0.so
 
-all: $(HOST) $(PLUGINS) $(UNIT_BIN) $(INTEG_BIN) $(TEST_PLUGINS)
+all: $(HOST) $(PLUGINS) $(UNIT_BIN) $(INTEG_BIN) $(INSTALL_BIN) $(TEST_PLUGINS)
 
 $(BUILD)/core/%.o: core/%.c
 	@mkdir -p $(dir $@)
@@ -79,7 +84,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) $(TESTUTIL)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -Itests $< $(TESTUTIL) $(LIB) -o $@ $(LDLIBS) $(CMOCKA)
 
-$(INTEG_BIN): tests/integration/integration.c $(TESTUTIL)
+$(BUILD)/tests/%: tests/integration/%.c $(TESTUTIL)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -Itests $< $(TESTUTIL) -o $@ $(LDLIBS) $(CMOCKA)
 
@@ -92,6 +97,9 @@ $(TP)/too-small.so:    TPFLAGS = -DTP_STRUCT_SIZE=16 -DTP_NAME='"too-small"'
 $(TP)/init-fails.so:   TPFLAGS = -DTP_INIT_FAILS
 $(TP)/bad-default.so:  TPFLAGS = -DTP_BAD_DEFAULT -DTP_NAME='"bad-default"'
 $(TP)/bad-name.so:     TPFLAGS = -DTP_NAME='"Bad Name"'
+# built against the frozen 1.0 header, not today's
+$(TP)/abi-1.0.so:      PLUGIN_INC = -Itests/abi/1.0
+$(TP)/abi-1.0.so:      tests/abi/1.0/synth_plugin.h
 $(TP)/%.so: tests/plugins/testplug.c sdk/synth_plugin.h
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) $(TPFLAGS) $< -o $@ $(JANSSON_LIBS)
@@ -99,10 +107,58 @@ $(TP)/%.so: tests/plugins/testplug.c sdk/synth_plugin.h
 # The tests find the build through these variables.
 TEST_ENV = SYNTH_BUILD=$(abspath $(BUILD)) SYNTH_ROOT=$(CURDIR)
 
+# The install test installs into a scratch DESTDIR, builds the SDK
+# examples out of tree against it, runs them, then uninstalls.
+TEST_DESTDIR = $(abspath $(BUILD))/destdir
+TEST_PREFIX  = /usr/local
+
 test: all
 	@set -e; for t in $(UNIT_BIN) $(INTEG_BIN); do \
 	    echo "== $$t"; $(TEST_ENV) $$t; done
+	@rm -rf $(TEST_DESTDIR)
+	@$(MAKE) --no-print-directory -s install DESTDIR=$(TEST_DESTDIR) PREFIX=$(TEST_PREFIX)
+	@echo "== $(INSTALL_BIN)"
+	@$(TEST_ENV) SYNTH_DESTDIR=$(TEST_DESTDIR) SYNTH_PREFIX=$(TEST_PREFIX) $(INSTALL_BIN)
 	@echo "all test programs passed ($(BUILD))"
+
+# ---- install ------------------------------------------------------------
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+VERSION   := $(shell sed -n 's/^#define SYNTH_VERSION "\(.*\)"/\1/p' core/version.h)
+BINDIR     = $(PREFIX)/bin
+PLUGINDIR  = $(PREFIX)/lib/synthhost/plugins
+INCDIR     = $(PREFIX)/include/synthhost
+PCDIR      = $(PREFIX)/lib/pkgconfig
+SHAREDIR   = $(PREFIX)/share/synthhost
+MANDIR     = $(PREFIX)/share/man
+SDK_EXAMPLES = $(wildcard sdk/examples/*/*.c sdk/examples/*/Makefile)
+
+install: $(HOST) $(PLUGINS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(INCDIR) \
+	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(SHAREDIR)/conf \
+	    $(DESTDIR)$(SHAREDIR)/examples $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man3
+	install -m 755 $(HOST) $(DESTDIR)$(BINDIR)/synthhost
+	install -m 755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
+	install -m 644 sdk/synth_plugin.h sdk/synth_session.h $(DESTDIR)$(INCDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	    sdk/synth-plugin.pc.in > $(DESTDIR)$(PCDIR)/synth-plugin.pc
+	install -m 644 conf/synth.conf $(DESTDIR)$(SHAREDIR)/conf/
+	install -m 644 examples/agent-log.jsonl $(DESTDIR)$(SHAREDIR)/examples/
+	install -m 644 sdk/README.md $(DESTDIR)$(SHAREDIR)/
+	for f in $(SDK_EXAMPLES); do \
+	    install -D -m 644 $$f $(DESTDIR)$(SHAREDIR)/$${f#sdk/}; done
+	install -m 644 docs/synthhost.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 docs/synth_plugin.3 $(DESTDIR)$(MANDIR)/man3/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/synthhost \
+	    $(addprefix $(DESTDIR)$(PLUGINDIR)/,$(notdir $(PLUGINS))) \
+	    $(DESTDIR)$(INCDIR)/synth_plugin.h $(DESTDIR)$(INCDIR)/synth_session.h \
+	    $(DESTDIR)$(PCDIR)/synth-plugin.pc \
+	    $(DESTDIR)$(MANDIR)/man1/synthhost.1 $(DESTDIR)$(MANDIR)/man3/synth_plugin.3
+	rm -rf $(DESTDIR)$(SHAREDIR)
+	-rmdir $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(PREFIX)/lib/synthhost $(DESTDIR)$(INCDIR) 2>/dev/null
 
 demo:
 	@scripts/install-deps.sh
@@ -117,6 +173,6 @@ valgrind: $(HOST) $(PLUGINS)
 clean:
 	rm -rf build build-san synthetic-data
 
-.PHONY: all test demo valgrind clean
+.PHONY: all test demo valgrind clean install uninstall
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -31,6 +31,7 @@ static const struct {
 } variants[] = {
     {"good.so", SYNTH_OK, NULL},
     {"small-struct.so", SYNTH_OK, NULL},
+    {"abi-1.0.so", SYNTH_OK, NULL}, /* built against the frozen 1.0 header */
     {"abi-major.so", SYNTH_EABI,
      "built for plugin ABI 2.0, but this host speaks ABI 1.0 (major version "
      "differs)"},
@@ -302,6 +303,33 @@ static void test_option_errors(void **state)
     }
 }
 
+/* A plugin built against the frozen 1.0 header works, not only loads. */
+static void test_frozen_1_0_plugin_works(void **state)
+{
+    (void)state;
+    core_registry r;
+    memset(&r, 0, sizeof r);
+    char *path = plugin_path("abi-1.0.so");
+    assert_int_equal(core_registry_add(&r, path), SYNTH_OK);
+    core_config cfg;
+    core_config_defaults(&cfg);
+    core_counters counters;
+    core_counters_init(&counters);
+    core_instance *inst;
+    assert_int_equal(core_instance_new(&r.plugins[0], &cfg, &counters, &inst),
+                     SYNTH_OK);
+    json_t *rec = fx_session(inst);
+    assert_string_equal(json_string_value(json_object_get(rec, "session")),
+                        "cli:x");
+    assert_int_equal(json_integer_value(json_object_get(rec, "count")), 3);
+    json_decref(rec);
+    core_instance_free(inst);
+    core_counters_free(&counters);
+    core_config_free(&cfg);
+    core_registry_free(&r);
+    free(path);
+}
+
 static void test_absent_fields_never_read(void **state)
 {
     (void)state;
@@ -337,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_untrusted_files_refused),
         cmocka_unit_test(test_scan_and_duplicate_names),
         cmocka_unit_test(test_absent_fields_never_read),
+        cmocka_unit_test(test_frozen_1_0_plugin_works),
         cmocka_unit_test_setup_teardown(test_option_defaults, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_option_values, fx_setup,

@@ -1,0 +1,89 @@
+/*
+ * length -- an out-of-tree scorer: rates a record by how much text it
+ * carries.  Score = min(1, characters / target); records under `minimum`
+ * characters get the issue "short_record".
+ *
+ *   plugins = { length = { target = 400; minimum = 20; }; };
+ */
+#include <synth_plugin.h>
+
+#include <stdlib.h>
+
+static const synth_host_api *host;
+
+static const synth_option length_options[] = {
+    {"target", SYNTH_OPT_INT, 0, "400", "characters for a full score"},
+    {"minimum", SYNTH_OPT_INT, 0, "20", "fewer characters: short_record"},
+    {NULL, 0, 0, NULL, NULL}};
+
+/* The instance: read-only after create, so record() may run on several
+ * threads at once without a lock. */
+typedef struct {
+    long long target, minimum;
+} length_opts;
+
+static int length_create(synth_ctx *ctx, void **instance)
+{
+    length_opts *o = malloc(sizeof *o);
+    if (o == NULL)
+        return host->error(ctx, SYNTH_ENOMEM, "out of memory");
+    if (host->opt_int(ctx, "target", &o->target) != SYNTH_OK ||
+        host->opt_int(ctx, "minimum", &o->minimum) != SYNTH_OK) {
+        free(o);
+        return host->error(ctx, SYNTH_EPLUGIN, "cannot read options");
+    }
+    if (o->target <= 0) {
+        free(o);
+        return host->opt_error(ctx, "target", -1, "must be positive");
+    }
+    *instance = o;
+    return SYNTH_OK;
+}
+
+static void length_destroy(void *instance)
+{
+    free(instance);
+}
+
+/* Characters (UTF-8 code points) in every string of a JSON value. */
+static long long text_length(json_t *v)
+{
+    long long n = 0;
+    if (json_is_string(v)) {
+        for (const char *p = json_string_value(v); *p; p++)
+            n += ((unsigned char)*p & 0xC0) != 0x80;
+    } else if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x) n += text_length(x);
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) n += text_length(x);
+    }
+    return n;
+}
+
+static int length_record(void *instance, synth_ctx *ctx, json_t *record)
+{
+    const length_opts *o = instance;
+    long long n = text_length(record);
+    if (n < o->minimum)
+        host->issue(ctx, "short_record", "%lld characters (minimum %lld)", n,
+                    o->minimum);
+    return host->score(ctx, n >= o->target ? 1.0 : (double)n / o->target);
+}
+
+static const synth_plugin length_plugin = {
+    SYNTH_PLUGIN_HEADER,
+    .kind = SYNTH_KIND_SCORER,
+    .name = "length",
+    .version = "1.0.0",
+    .description = "scores a record by the amount of text it carries",
+    .options = length_options,
+    .create = length_create,
+    .destroy = length_destroy,
+    .record = length_record,
+};
+
+SYNTH_PLUGIN_ENTRY(length_plugin, host)

@@ -543,6 +543,17 @@ static void test_cli(void **state)
     assert_non_null(strstr(out, "conversation"));
     free(out);
     free(err);
+    /* refused plugins are listed with the reason */
+    char *tp = tu_fmt("%s/tests/plugins", tu_build());
+    assert_int_equal(run(&err, &out, NULL, "plugins", "-p", tp, NULL), 0);
+    assert_non_null(strstr(out, "abi-major.so\n    refused: built for plugin "
+                                "ABI 2.0, but this host speaks ABI 1.0"));
+    assert_non_null(strstr(out, "no-entry.so\n    refused: no "
+                                "synth_plugin_init() entry point"));
+    assert_non_null(strstr(out, "testplug  (formatter 9.9.9, ABI 1.0)"));
+    free(tp);
+    free(out);
+    free(err);
     assert_int_equal(run(&err, &out, NULL, "plugins", "nosuch", NULL), 2);
     assert_non_null(strstr(err, "no plugin named \"nosuch\""));
     free(out);

@@ -150,16 +150,24 @@ typedef struct {
     core_counters counters;
 } fixture;
 
-static int fx_setup(void **state)
+/* Load one test plugin variant into a fresh fixture. */
+static int fx_open(void **state, const char *file)
 {
     fixture *fx = calloc(1, sizeof *fx);
     fx->dir = tu_tmpdir();
-    char *path = plugin_path("good.so");
+    char *path = plugin_path(file);
     assert_int_equal(core_registry_add(&fx->reg, path), SYNTH_OK);
     free(path);
     core_counters_init(&fx->counters);
     *state = fx;
     return 0;
+}
+
+static int fx_setup(void **state) { return fx_open(state, "good.so"); }
+static int fx_setup_frozen(void **state) { return fx_open(state, "abi-1.0.so"); }
+static int fx_setup_small(void **state)
+{
+    return fx_open(state, "small-struct.so");
 }
 
 static int fx_teardown(void **state)
@@ -196,6 +204,18 @@ static core_instance *fx_instance(fixture *fx, const char *conf, char **err)
     else
         free(text);
     free(path);
+    return inst;
+}
+
+/* An instance with every option at its default. */
+static core_instance *fx_default_instance(fixture *fx)
+{
+    core_config_free(&fx->cfg);
+    core_config_defaults(&fx->cfg);
+    core_instance *inst = NULL;
+    assert_int_equal(core_instance_new(&fx->reg.plugins[0], &fx->cfg,
+                                       &fx->counters, &inst),
+                     SYNTH_OK);
     return inst;
 }
 
@@ -306,56 +326,29 @@ static void test_option_errors(void **state)
 /* A plugin built against the frozen 1.0 header works, not only loads. */
 static void test_frozen_1_0_plugin_works(void **state)
 {
-    (void)state;
-    core_registry r;
-    memset(&r, 0, sizeof r);
-    char *path = plugin_path("abi-1.0.so");
-    assert_int_equal(core_registry_add(&r, path), SYNTH_OK);
-    core_config cfg;
-    core_config_defaults(&cfg);
-    core_counters counters;
-    core_counters_init(&counters);
-    core_instance *inst;
-    assert_int_equal(core_instance_new(&r.plugins[0], &cfg, &counters, &inst),
-                     SYNTH_OK);
+    fixture *fx = *state;
+    core_instance *inst = fx_default_instance(fx);
     json_t *rec = fx_session(inst);
     assert_string_equal(json_string_value(json_object_get(rec, "session")),
                         "cli:x");
     assert_int_equal(json_integer_value(json_object_get(rec, "count")), 3);
     json_decref(rec);
     core_instance_free(inst);
-    core_counters_free(&counters);
-    core_config_free(&cfg);
-    core_registry_free(&r);
-    free(path);
 }
 
+/* small-struct.so ends its descriptor before `flush`, whose pointer would
+ * abort: the host must treat it as absent and never call it. */
 static void test_absent_fields_never_read(void **state)
 {
-    (void)state;
-    core_registry r;
-    memset(&r, 0, sizeof r);
-    char *path = plugin_path("small-struct.so");
-    assert_int_equal(core_registry_add(&r, path), SYNTH_OK);
-    assert_null(r.plugins[0].desc.flush); /* beyond its struct_size */
-    assert_non_null(r.plugins[0].desc.name);
-    core_config cfg;
-    core_config_defaults(&cfg);
-    core_counters counters;
-    core_counters_init(&counters);
-    core_instance *inst;
-    assert_int_equal(core_instance_new(&r.plugins[0], &cfg, &counters, &inst),
-                     SYNTH_OK);
+    fixture *fx = *state;
+    assert_null(fx->reg.plugins[0].desc.flush);
+    assert_non_null(fx->reg.plugins[0].desc.session);
+    core_instance *inst = fx_default_instance(fx);
     synth_ctx ctx;
     core_ctx_init(&ctx, inst, CORE_CALL_FLUSH);
-    /* its flush pointer aborts if called: the host must skip it */
     assert_int_equal(core_instance_call(inst, &ctx, NULL), SYNTH_OK);
     core_ctx_release(&ctx);
     core_instance_free(inst);
-    core_counters_free(&counters);
-    core_config_free(&cfg);
-    core_registry_free(&r);
-    free(path);
 }
 
 int main(void)
@@ -364,8 +357,10 @@ int main(void)
         cmocka_unit_test(test_variants),
         cmocka_unit_test(test_untrusted_files_refused),
         cmocka_unit_test(test_scan_and_duplicate_names),
-        cmocka_unit_test(test_absent_fields_never_read),
-        cmocka_unit_test(test_frozen_1_0_plugin_works),
+        cmocka_unit_test_setup_teardown(test_absent_fields_never_read,
+                                        fx_setup_small, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_frozen_1_0_plugin_works,
+                                        fx_setup_frozen, fx_teardown),
         cmocka_unit_test_setup_teardown(test_option_defaults, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_option_values, fx_setup,

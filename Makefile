@@ -48,7 +48,7 @@ UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INTEG_BIN = $(BUILD)/tests/integration
 INSTALL_BIN = $(BUILD)/tests/install
-TESTUTIL  = $(BUILD)/tests/testutil.o
+TESTUTIL  = $(BUILD)/tests/testutil.o $(BUILD)/tests/oracle.o
 
 # Test plugins: one source, built once per variant (tests/plugins/README).
 TP = $(BUILD)/tests/plugins
@@ -74,9 +74,9 @@ $(HOST): $(BUILD)/core/main.o $(LIB)
 .SECONDEXPANSION:
 $(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) sdk/synth_plugin.h sdk/synth_session.h
 	@mkdir -p $(dir $@)
-	$(CC) $(PLUGIN_CFLAGS) $(filter %.c,$^) -o $@ $(JANSSON_LIBS)
+	$(CC) $(PLUGIN_CFLAGS) $(filter %.c,$^) -o $@ $(JANSSON_LIBS) -lm
 
-$(TESTUTIL): tests/testutil.c tests/testutil.h
+$(BUILD)/tests/%.o: tests/%.c tests/%.h tests/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -Itests -c $< -o $@
 

@@ -27,29 +27,11 @@ static void stage_free(core_stage *s)
     memset(s, 0, sizeof *s);
 }
 
-/* Does a scorer (or record filter) apply to this format? */
-static int applies(const core_plugin *p, const char *format)
-{
-    if (p->desc.formats == NULL)
-        return 1;
-    for (size_t i = 0; p->desc.formats[i]; i++)
-        if (strcmp(p->desc.formats[i], format) == 0)
-            return 1;
-    return 0;
-}
-
-static int selected_format(const core_config *cfg, const core_plugin *p)
-{
-    for (size_t i = 0; i < cfg->nformats; i++)
-        if (applies(p, cfg->formats[i]))
-            return 1;
-    return 0;
-}
-
 /* Which stage a loaded plugin joins, or NULL when the config does not
  * select it.  Formatters are picked by `formats` (below, in config
  * order); filters and privacy plugins when the config sets one of their
- * options; scorers when they apply to a selected format. */
+ * options; every scorer runs (a formatter may score candidates as another
+ * format with host->score_as). */
 static core_stage *stage_for(core_pipeline *p, const core_plugin *pl)
 {
     switch (pl->desc.kind) {
@@ -58,7 +40,7 @@ static core_stage *stage_for(core_pipeline *p, const core_plugin *pl)
     case SYNTH_KIND_FILTER:
         return core_config_mentions(pl, p->cfg) ? &p->filters : NULL;
     case SYNTH_KIND_SCORER:
-        return selected_format(p->cfg, pl) ? &p->scorers : NULL;
+        return &p->scorers;
     default:
         return NULL;
     }
@@ -116,6 +98,8 @@ int core_pipeline_open(core_pipeline *p, core_config *cfg)
         if (st && core_instance_new(pl, cfg, &p->counters, &inst) == SYNTH_OK)
             stage_add(st, inst);
     }
+    for (size_t f = 0; f < p->formatters.n; f++)
+        p->formatters.v[f]->scorers = &p->scorers;
     p->records = core_calloc(p->formatters.n + 1, sizeof *p->records);
     return cfg->errors ? SYNTH_ECONFIG : SYNTH_OK;
 }
@@ -165,7 +149,7 @@ static void finish_record(core_pipeline *p, size_t f, core_record *rec,
     for (int s = 0; s < 2; s++) {
         core_stage *st = stages[s];
         for (size_t i = 0; i < st->n; i++) {
-            if (!applies(st->v[i]->plugin, rec->format) ||
+            if (!core_plugin_applies(st->v[i]->plugin, rec->format) ||
                 st->v[i]->plugin->desc.record == NULL)
                 continue;
             synth_ctx ctx;

@@ -15,11 +15,6 @@
 #include "session.h"
 #include "writer.h"
 
-typedef struct core_stage {
-    core_instance **v;    /* owned array of owned instances */
-    size_t n;
-} core_stage;
-
 typedef struct core_input_stats {
     unsigned long long lines, bytes, blank, bad, repaired;
 } core_input_stats;

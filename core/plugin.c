@@ -950,6 +950,43 @@ static int host_record_score(synth_ctx *ctx, double *out)
     return SYNTH_OK;
 }
 
+/* Does plugin p (a scorer or record filter) see records of format? */
+int core_plugin_applies(const core_plugin *p, const char *format)
+{
+    if (p->desc.formats == NULL)
+        return 1;
+    for (size_t i = 0; p->desc.formats[i]; i++)
+        if (strcmp(p->desc.formats[i], format) == 0)
+            return 1;
+    return 0;
+}
+
+static int host_score_as(synth_ctx *ctx, const char *format, json_t *record,
+                         double *out)
+{
+    if (ctx == NULL || ctx->inst->plugin->desc.kind != SYNTH_KIND_FORMATTER ||
+        (ctx->call != CORE_CALL_SESSION && ctx->call != CORE_CALL_FLUSH))
+        return SYNTH_ESTATE;
+    if (format == NULL || !json_is_object(record) || out == NULL)
+        return SYNTH_EINVAL;
+    const core_stage *st = ctx->inst->scorers;
+    core_record rec = {.format = format};
+    for (size_t i = 0; st && i < st->n; i++) {
+        if (!core_plugin_applies(st->v[i]->plugin, format))
+            continue;
+        synth_ctx sub;
+        core_ctx_init(&sub, st->v[i], CORE_CALL_RECORD);
+        sub.record = &rec;
+        core_instance_call(st->v[i], &sub, record);
+        core_ctx_release(&sub);
+    }
+    json_decref(rec.issues);
+    if (rec.scores == 0)
+        return SYNTH_ENOTFOUND;
+    *out = rec.score_sum / rec.scores;
+    return SYNTH_OK;
+}
+
 const synth_host_api core_host_api = {
     .struct_size = sizeof(synth_host_api),
     .abi_major = SYNTH_ABI_MAJOR,
@@ -971,4 +1008,5 @@ const synth_host_api core_host_api = {
     .count = host_count,
     .record_format = host_record_format,
     .record_score = host_record_score,
+    .score_as = host_score_as,
 };

@@ -54,6 +54,9 @@ const core_plugin *core_registry_find(const core_registry *r, int kind,
 const char **core_registry_names(const core_registry *r, int kind);
 /* Unload everything; NULL-safe. */
 void core_registry_free(core_registry *r);
+/* Return 1 when plugin p (a scorer or record filter) sees records of
+ * format (its `formats` list holds it, or is NULL), else 0. */
+int core_plugin_applies(const core_plugin *p, const char *format);
 /* Return the kind's name ("formatter"), or "unknown". */
 const char *core_kind_name(int kind);
 /* Return the option type's name ("bool"). */
@@ -65,7 +68,15 @@ typedef struct core_counters {
     json_t *values;       /* owned: name -> integer */
 } core_counters;
 
-typedef struct core_instance {
+typedef struct core_instance core_instance;
+
+/* The instances of one pipeline stage, in the order they run. */
+typedef struct core_stage {
+    core_instance **v;    /* owned array of owned instances */
+    size_t n;
+} core_stage;
+
+struct core_instance {
     const core_plugin *plugin;    /* borrowed from the registry */
     void *state;                  /* the plugin's instance */
     json_t *values;               /* owned: option name -> value (set or
@@ -76,7 +87,8 @@ typedef struct core_instance {
     core_counters *counters;      /* borrowed */
     pthread_mutex_t lock;         /* serialises SYNTH_PLUGIN_SERIAL */
     unsigned long long errors;    /* failed callbacks */
-} core_instance;
+    const core_stage *scorers;    /* borrowed: what host->score_as runs */
+};
 
 /* What one record carries through scoring and filtering. */
 typedef struct core_record {

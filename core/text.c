@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "strbuf.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Keys that hold the text of object content, most specific first. */
@@ -27,6 +28,46 @@ static json_t *text_of_object(json_t *obj, int depth)
     return NULL;
 }
 
+/* Salvage the text of a JSON object cut off mid-stream, such as
+ * {"content": "Opened items can be ret : the value of the first text key,
+ * decoded as far as it goes.  Returns a new reference or NULL. */
+static json_t *salvage_cut_object(const char *s, size_t len)
+{
+    for (int k = 0; text_keys[k]; k++) {
+        char pat[32];
+        snprintf(pat, sizeof pat, "\"%s\"", text_keys[k]);
+        const char *p = memmem(s, len, pat, strlen(pat));
+        if (p == NULL)
+            continue;
+        const char *e = s + len;
+        p += strlen(pat);
+        while (p < e && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
+            p++;
+        if (p >= e || *p++ != ':')
+            continue;
+        while (p < e && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
+            p++;
+        if (p >= e || *p++ != '"')
+            continue;
+        /* up to the closing quote, or the end of the cut text */
+        const char *q = p;
+        while (q < e && *q != '"')
+            q += (*q == '\\' && q + 1 < e) ? 2 : 1;
+        /* a cut escape (\ or \u12) cannot decode: shorten until it does */
+        for (size_t cut = 0; cut <= 6 && q - cut >= p; cut++) {
+            core_strbuf b = {0};
+            core_strbuf_puts(&b, "\"");
+            core_strbuf_append(&b, p, (size_t)(q - cut - p));
+            core_strbuf_puts(&b, "\"");
+            json_t *v = json_loadb(b.data, b.len, JSON_DECODE_ANY, NULL);
+            core_strbuf_free(&b);
+            if (v)
+                return v;
+        }
+    }
+    return NULL;
+}
+
 static int looks_like_json_object(const char *s, size_t len)
 {
     size_t i = 0;
@@ -47,6 +88,7 @@ static json_t *text_of_depth(json_t *content, int depth)
         if (looks_like_json_object(s, len)) {
             json_t *doc = core_parse_lenient(s, len);
             json_t *t = json_is_object(doc) ? text_of_object(doc, depth)
+                        : doc == NULL       ? salvage_cut_object(s, len)
                                             : NULL;
             json_decref(doc);
             if (t)

@@ -15,7 +15,7 @@
 /* Return a new reference to a JSON string holding the text of content, or
  * NULL when content holds no text (null, an object without a text field).
  * Strings are returned as they are unless they are a JSON object with a
- * text field; objects yield their first text-like field ("text",
+ * text field (also one cut off mid-stream: {"content": "Hel gives Hel); objects yield their first text-like field ("text",
  * "content", "message", "body"); arrays join the texts of their elements
  * with newlines; numbers and booleans yield their JSON spelling. */
 json_t *core_text_of(json_t *content);

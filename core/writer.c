@@ -100,7 +100,10 @@ static int dump_to_file(const char *buf, size_t size, void *data)
 
 static int put_line(FILE *fp, json_t *v)
 {
-    if (json_dump_callback(v, dump_to_file, fp, JSON_COMPACT) != 0 ||
+    /* 15 significant digits: 0.044 stays 0.044 (17 would print
+     * 0.043999999999999997), and every integer timestamp is exact. */
+    if (json_dump_callback(v, dump_to_file, fp,
+                           JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0 ||
         fputc('\n', fp) == EOF)
         return SYNTH_EIO;
     return SYNTH_OK;

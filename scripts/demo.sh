@@ -3,13 +3,17 @@
 # conf/synth.conf and show what it wrote.  Called by `make demo`.
 set -eu
 host=${1:-build/synthhost}
-out=synthetic-data
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 
-echo "== synthhost -c conf/synth.conf   (examples/agent-log.jsonl -> $out/)"
-"$host" -c conf/synth.conf
+echo "== synthhost -c conf/synth.conf   (examples/agent-log.jsonl -> synthetic-data/)"
+"$host" -c conf/synth.conf 2>"$log" || { cat "$log"; exit 1; }
+cat "$log"
 echo
-for f in $(ls -t "$out"/*.jsonl | head -n 2); do
-    echo "== $f: $(wc -l < "$f") records; the first one:"
-    head -n 1 "$f"
+# "synthhost: wrote N <format> records to <path>"
+sed -n 's/^synthhost: wrote \([0-9]*\) \([^ ]*\) records to \(.*\)$/\1 \2 \3/p' "$log" |
+while read -r n format path; do
+    echo "== $format: $n records in $path; the first one:"
+    head -n 1 "$path" | cut -c 1-400
     echo
 done

@@ -291,6 +291,14 @@ typedef struct synth_host_api {
      * after all scorers).  Returns SYNTH_OK, or SYNTH_ENOTFOUND when no
      * scorer scored it, SYNTH_ESTATE outside record(). */
     int (*record_score)(synth_ctx *ctx, double *out);
+    /* score_as(): formatters, in session() or flush(): runs the scorers
+     * that apply to `format` on `record` (borrowed, not emitted) and sets
+     * *out to their mean score -- e.g. to rank candidate responses with the
+     * instruction-tuning scorers.  Issues they raise are discarded.
+     * Returns SYNTH_OK, SYNTH_ENOTFOUND when no scorer applies, SYNTH_EINVAL
+     * for a NULL or non-object record, SYNTH_ESTATE outside a formatter. */
+    int (*score_as)(synth_ctx *ctx, const char *format, json_t *record,
+                    double *out);
 } synth_host_api;
 
 /* ------------------------------------------------------------------ */

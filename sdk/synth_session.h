@@ -7,6 +7,8 @@
 #ifndef SYNTH_SESSION_H
 #define SYNTH_SESSION_H
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 
@@ -51,6 +53,93 @@ static inline json_t *synth_turn_final_output(const json_t *turn)
             return o;
     }
     return NULL;
+}
+
+/* Return 1 when an action succeeded (status "ok"), else 0. */
+static inline int synth_action_ok(const json_t *action)
+{
+    const char *s = synth_str(action, "status");
+    return s != NULL && strcmp(s, "ok") == 0;
+}
+
+/* Return a new reference to what an action gave back: its result when it
+ * succeeded, otherwise its error object, or {"name": "NoResult", ...}
+ * when it never got a result or an error. */
+static inline json_t *synth_action_outcome(const json_t *action)
+{
+    json_t *v = json_object_get(action, synth_action_ok(action) ? "result"
+                                                                : "error");
+    if (v != NULL && !json_is_null(v))
+        return json_incref(v);
+    if (synth_action_ok(action))
+        return json_null();
+    return json_pack("{s:s, s:s}", "name", "NoResult", "message",
+                     "the action returned no result");
+}
+
+/* Return a new reference to the spec's action shape:
+ * {name, arguments, result, timestamp, success}.  Arguments are the parsed
+ * ones, else the raw text the model wrote. */
+static inline json_t *synth_action_record(const json_t *action)
+{
+    json_t *args = json_object_get(action, "arguments");
+    if (args == NULL || json_is_null(args))
+        args = json_object_get(action, "content");
+    return json_pack("{s:O?, s:O?, s:o, s:O?, s:b}", "name",
+                     json_object_get(action, "name"), "arguments", args,
+                     "result", synth_action_outcome(action), "timestamp",
+                     json_object_get(action, "timestamp"), "success",
+                     synth_action_ok(action));
+}
+
+/* Return 1 when a turn went wrong anywhere: an action that failed or never
+ * finished, a rejected output, an error event, or an input that got no
+ * final answer.  Else 0. */
+static inline int synth_turn_failed(const json_t *turn)
+{
+    size_t i;
+    json_t *el;
+    json_array_foreach(json_object_get(turn, "actions"), i, el) {
+        if (!synth_action_ok(el))
+            return 1;
+    }
+    json_array_foreach(json_object_get(turn, "outputs"), i, el) {
+        const char *s = synth_str(el, "status");
+        if (s && strcmp(s, "rejected") == 0)
+            return 1;
+    }
+    json_array_foreach(json_object_get(turn, "events"), i, el) {
+        const char *n = synth_str(el, "name");
+        if (n && strcmp(n, "error") == 0)
+            return 1;
+    }
+    return synth_turn_input_text(turn) != NULL &&
+           synth_turn_final_output(turn) == NULL;
+}
+
+/* Return a malloc'd compact JSON spelling of v (strings without quotes),
+ * or NULL when out of memory.  The caller frees it. */
+static inline char *synth_json_text(const json_t *v)
+{
+    if (json_is_string(v)) {
+        size_t n = json_string_length(v);
+        char *s = malloc(n + 1);
+        if (s != NULL)
+            memcpy(s, json_string_value(v), n + 1);
+        return s;
+    }
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* Return the session's type and id as the spec's context line
+ * "Context: <type>, ID: <id>" in buf (size n); returns buf. */
+static inline char *synth_context_line(const json_t *session, char *buf,
+                                       size_t n)
+{
+    const char *type = synth_str(session, "type");
+    const char *id = synth_str(session, "id");
+    snprintf(buf, n, "Context: %s, ID: %s", type ? type : "", id ? id : "");
+    return buf;
 }
 
 /* Emit a record built with json_pack (which returns NULL when out of

@@ -54,9 +54,7 @@ static int it_session(void *instance, synth_ctx *ctx, json_t *session)
     if (!st->enabled)
         return SYNTH_OK;
     char context[512];
-    snprintf(context, sizeof context, "Context: %s, ID: %s",
-             synth_str(session, "type") ? synth_str(session, "type") : "",
-             synth_str(session, "id") ? synth_str(session, "id") : "");
+    synth_context_line(session, context, sizeof context);
     size_t i;
     json_t *turn;
     json_array_foreach(json_object_get(session, "turns"), i, turn) {

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "oracle.h"
 #include "testutil.h"
 
 static char *host(void) { return tu_fmt("%s/synthhost", tu_build()); }
@@ -54,128 +55,10 @@ static int run(char **err, char **out, const char *in, ...)
     return rc;
 }
 
-/* ---- the oracle ---------------------------------------------------------- */
-
-/* The text of a final output's data (string, or {content|text}). */
-static const char *output_text(json_t *log)
-{
-    json_t *d = json_object_get(log, "data");
-    if (json_is_string(d))
-        return json_string_value(d);
-    json_t *c = json_object_get(d, "content");
-    if (!json_is_string(c))
-        c = json_object_get(d, "text");
-    return json_string_value(c);
-}
-
-static const char *input_text(json_t *log)
-{
-    json_t *c = json_object_get(log, "content");
-    if (json_is_object(c))
-        c = json_object_get(c, "text");
-    return json_string_value(c);
-}
-
-typedef struct {
-    json_t *answered;   /* [{"context", "input", "output"}] one per run */
-    json_t *finals;     /* text -> true: every final output text */
-    json_t *partials;   /* text -> true: superseded partial output texts */
-    json_t *contexts;   /* context -> true: contexts with an answered run */
-} oracle;
-
-static void oracle_build(oracle *o, const char *path)
-{
-    json_t *lines = tu_load_jsonl(path);
-    assert_non_null(lines);
-    o->answered = json_array();
-    o->finals = json_object();
-    o->partials = json_object();
-    o->contexts = json_object();
-    json_t *rejected = json_object(); /* output ids named by error events */
-    size_t i;
-    json_t *l;
-    json_array_foreach(lines, i, l) {
-        json_t *ref = json_object_get(json_object_get(json_object_get(
-                                          json_object_get(l, "log"), "data"),
-                                          "ref"),
-                                      "id");
-        if (json_is_string(ref))
-            json_object_set_new(rejected, json_string_value(ref), json_true());
-    }
-    /* Every final and every superseded partial output text. */
-    json_array_foreach(lines, i, l) {
-        json_t *log = json_object_get(l, "log");
-        if (strcmp(json_string_value(json_object_get(log, "ref")), "output"))
-            continue;
-        const char *id = json_string_value(json_object_get(log, "id"));
-        const char *c = json_string_value(json_object_get(log, "content"));
-        if (!json_is_true(json_object_get(l, "done")))
-            json_object_set_new(o->partials, c && *c ? c : "-", json_true());
-        else if (!json_object_get(rejected, id) && output_text(log))
-            json_object_set_new(o->finals, output_text(log), json_true());
-    }
-    /* Runs in file order per context: a run line opens a run; its input
-     * and its last final output answer it. */
-    json_t *current = json_object(); /* context -> the open run */
-    json_t *runs = json_array();
-    json_array_foreach(lines, i, l) {
-        const char *ctx = json_string_value(json_object_get(l, "contextId"));
-        json_t *log = json_object_get(l, "log");
-        const char *ref = json_string_value(json_object_get(log, "ref"));
-        int done = json_is_true(json_object_get(l, "done"));
-        if (strcmp(ref, "run") == 0) {
-            json_t *run = json_pack("{s:s}", "context", ctx);
-            json_array_append(runs, run);
-            json_object_set_new(current, ctx, run);
-            continue;
-        }
-        json_t *run = json_object_get(current, ctx);
-        if (run == NULL)
-            continue;
-        if (strcmp(ref, "input") == 0)
-            json_object_set_new(run, "input", json_string(input_text(log)));
-        const char *id = json_string_value(json_object_get(log, "id"));
-        if (strcmp(ref, "output") == 0 && done &&
-            !json_object_get(rejected, id) && output_text(log))
-            json_object_set_new(run, "output", json_string(output_text(log)));
-    }
-    json_t *run;
-    json_array_foreach(runs, i, run) {
-        if (json_object_get(run, "input") && json_object_get(run, "output")) {
-            json_array_append(o->answered, run);
-            json_object_set_new(
-                o->contexts,
-                json_string_value(json_object_get(run, "context")),
-                json_true());
-        }
-    }
-    /* A partial that equals a final text is not superseded text. */
-    const char *k;
-    json_t *v;
-    void *tmp;
-    json_object_foreach_safe(o->partials, tmp, k, v) {
-        if (json_object_get(o->finals, k))
-            json_object_del(o->partials, k);
-    }
-    json_decref(runs);
-    json_decref(current);
-    json_decref(rejected);
-    json_decref(lines);
-}
-
-static void oracle_free(oracle *o)
-{
-    json_decref(o->answered);
-    json_decref(o->finals);
-    json_decref(o->partials);
-    json_decref(o->contexts);
-}
-
 static const char *context_id(json_t *it_record)
 {
-    const char *c = json_string_value(json_object_get(it_record, "context"));
-    const char *id = c ? strstr(c, ", ID: ") : NULL;
-    return id ? id + 6 : "";
+    return oracle_context_of(
+        json_string_value(json_object_get(it_record, "context")));
 }
 
 /* Load <dir>/<format>-*.jsonl (exactly one) and check its sidecar. */
@@ -223,8 +106,9 @@ static void test_example_log(void **state)
     if (rc != 0)
         fail_msg("exit %d: %s", rc, err);
     assert_non_null(strstr(err, "read 2165 lines (619737 bytes): 0 bad"));
-    /* two datasets, two sidecars, nothing else (no temporary file) */
-    assert_int_equal(tu_count_entries(out), 4);
+    /* a dataset and a sidecar per format, nothing else (no temporary
+     * file) */
+    assert_int_equal(tu_count_entries(out), 2 * 6);
 
     oracle o;
     oracle_build(&o, log);
@@ -245,19 +129,7 @@ static void test_example_log(void **state)
             json_string_value(json_object_get(r, "system")),
             "You are a helpful AI assistant agent.");
         /* the same (context, input, output) triple is an answered run */
-        int found = 0;
-        size_t k;
-        json_t *a;
-        json_array_foreach(o.answered, k, a) {
-            if (strcmp(json_string_value(json_object_get(a, "context")),
-                       context_id(r)) == 0 &&
-                strcmp(json_string_value(json_object_get(a, "input")), ins) ==
-                    0 &&
-                strcmp(json_string_value(json_object_get(a, "output")),
-                       resp) == 0)
-                found = 1;
-        }
-        if (!found)
+        if (oracle_find_run(&o, context_id(r), ins, resp) == NULL)
             fail_msg("record %zu is no answered run: %s / %s", i, ins, resp);
         check_no_superseded_text(&o, resp);
         char *want_ctx = tu_fmt("Context: %.*s, ID: %s",
@@ -365,7 +237,7 @@ static void test_corrupted_log(void **state)
             json_true());
     }
     assert_non_null(strstr(err, "4 bad"));
-    assert_int_equal(tu_count_entries(bad_out), 4);
+    assert_int_equal(tu_count_entries(bad_out), 2 * 6);
     json_t *clean = load_format(clean_out, "instruction-tuning");
     json_t *bad = load_format(bad_out, "instruction-tuning");
     /* every clean record of an unhurt context is in the broken run */

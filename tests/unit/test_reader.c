@@ -170,6 +170,9 @@ static const struct {
     {"{\"user\":\"0xnull\",\"text\":\"gm\"}", "gm", "0xnull"},
     {"\"{\\\"content\\\":\\\"from json\\\"}\"", "from json", NULL},
     {"\"{not json}\"", "{not json}", NULL},
+    /* a JSON output cut mid-stream keeps the text it had */
+    {"\"{\\\"content\\\": \\\"Opened items can\"", "Opened items can", NULL},
+    {"\"{\\\"content\\\":\\\"line\\\\nnext \\\\u00e\"", "line\nnext ", NULL},
     {"\"{\\\"a\\\":1}\"", "{\"a\":1}", NULL},
     {"[{\"type\":\"text\",\"text\":\"a\"},{\"text\":\"b\"}]", "a\nb", NULL},
     {"{\"content\":{\"text\":\"deep\"}}", "deep", NULL},

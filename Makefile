@@ -46,7 +46,7 @@ PLUGINS     = $(PLUGIN_DIRS:plugins/%=$(BUILD)/plugins/%.so)
 
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-INTEG_BIN = $(BUILD)/tests/integration
+INTEG_BIN = $(BUILD)/tests/integration $(BUILD)/tests/formats
 INSTALL_BIN = $(BUILD)/tests/install
 TESTUTIL  = $(BUILD)/tests/testutil.o $(BUILD)/tests/oracle.o
 
@@ -86,7 +86,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) $(TESTUTIL)
 
 $(BUILD)/tests/%: tests/integration/%.c $(TESTUTIL)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -Itests $< $(TESTUTIL) -o $@ $(LDLIBS) $(CMOCKA)
+	$(CC) $(ALLCFLAGS) -Itests $< $(TESTUTIL) -o $@ $(LDLIBS) $(CMOCKA) -lm
 
 $(TP)/good.so:         TPFLAGS =
 $(TP)/abi-major.so:    TPFLAGS = -DTP_ABI_MAJOR=2

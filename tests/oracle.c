@@ -100,8 +100,8 @@ void oracle_build(oracle *o, const char *path)
         if (json_integer_value(ts) > json_integer_value(json_object_get(info, "end")))
             json_object_set(info, "end", ts);
         if (strcmp(ref, "run") == 0) {
-            json_t *run = json_pack("{s:s, s:[], s:[]}", "context", ctx,
-                                    "thoughts", "actions");
+            json_t *run = json_pack("{s:s, s:[], s:[], s:[]}", "context",
+                                    ctx, "thoughts", "actions", "steps");
             json_array_append_new(o->runs, run);
             json_object_set(current, ctx, run);
             continue;
@@ -132,6 +132,8 @@ void oracle_build(oracle *o, const char *path)
                 json_t *final = json_object_get(thought_final, id);
                 if (json_string_length(final) > 0) {
                     json_array_append(json_object_get(run, "thoughts"), final);
+                    json_array_append_new(json_object_get(run, "steps"),
+                                          json_pack("{s:O}", "thought", final));
                     json_array_append(json_object_get(info, "thoughts"), final);
                 }
             }
@@ -141,6 +143,9 @@ void oracle_build(oracle *o, const char *path)
             set_true(seen, id);
             json_array_append_new(json_object_get(run, "actions"),
                                   json_string(id));
+            json_array_append_new(json_object_get(run, "steps"),
+                                  json_pack("{s:O}", "call",
+                                            json_object_get(log, "name")));
         }
         if (strcmp(ref, "input") == 0 && run)
             json_object_set_new(run, "input", json_string(input_text(log)));

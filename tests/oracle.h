@@ -12,7 +12,9 @@
 
 typedef struct oracle {
     /* [{"context", "input"?, "output"?, "thoughts": [text...],
-     *   "actions": [call id...]}] in file order, one per run */
+     *   "actions": [call id...], "steps": [{"thought": text} |
+     *   {"call": name}] in order of first appearance}] in file order, one
+     *   per run */
     json_t *runs;
     json_t *answered;   /* the runs with an input and an output */
     json_t *finals;     /* text -> true: final output texts */

@@ -1,0 +1,645 @@
+/*
+ * formats.c -- every seed format, capture switch and filter, on the real
+ * binary and the example log, checked field by field against the oracle
+ * (tests/oracle.c) computed from the raw lines.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <libconfig.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oracle.h"
+#include "testutil.h"
+
+static oracle O;
+
+static int setup(void **state)
+{
+    (void)state;
+    char *log = tu_fmt("%s/examples/agent-log.jsonl", tu_root());
+    oracle_build(&O, log);
+    free(log);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    oracle_free(&O);
+    return 0;
+}
+
+/* One run of synthhost on the example log with `body` as the rest of the
+ * config.  Returns the output directory (owned); the run must exit 0. */
+static char *run_with(const char *body)
+{
+    char *dir = tu_tmpdir();
+    char *conf = tu_fmt("%s/t.conf", dir);
+    char *text = tu_fmt("input = \"%s/examples/agent-log.jsonl\";\n"
+                        "sidecar = true;\n%s",
+                        tu_root(), body);
+    tu_write(conf, text);
+    char *out = tu_fmt("%s/out", dir);
+    char *host = tu_fmt("%s/synthhost", tu_build());
+    char *argv[] = {host, "-c", conf, "-o", out, NULL};
+    char *err = NULL;
+    int rc = tu_run(argv, NULL, NULL, &err);
+    if (rc != 0)
+        fail_msg("exit %d for config:\n%s\n%s", rc, text, err);
+    free(err);
+    free(host);
+    free(text);
+    free(conf);
+    return out;
+}
+
+/* The records of one format (and their sidecar lines in *meta). */
+static json_t *records(const char *out, const char *format, json_t **meta)
+{
+    char *prefix = tu_fmt("%s-", format);
+    char *path = tu_find(out, prefix, ".jsonl");
+    if (path == NULL)
+        fail_msg("no %s*.jsonl in %s", prefix, out);
+    json_t *r = tu_load_jsonl(path);
+    assert_non_null(r);
+    if (meta) {
+        char *m = tu_fmt("%s.meta", path);
+        *meta = tu_load_jsonl(m);
+        assert_int_equal(json_array_size(*meta), json_array_size(r));
+        free(m);
+    }
+    free(path);
+    free(prefix);
+    return r;
+}
+
+/* Remove the run's directory (out's parent) and free out. */
+static void done_with(char *out)
+{
+    *strrchr(out, '/') = '\0';
+    tu_rmrf(out);
+    free(out);
+}
+
+static const char *str(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static const char *session_of(json_t *meta, size_t i)
+{
+    return str(json_array_get(meta, i), "session");
+}
+
+static void assert_keys(json_t *rec, const char *const *keys)
+{
+    size_t n = 0;
+    for (; keys[n]; n++)
+        if (json_object_get(rec, keys[n]) == NULL)
+            fail_msg("record lacks \"%s\": %s", keys[n],
+                     json_dumps(rec, JSON_COMPACT));
+    assert_int_equal(json_object_size(rec), n);
+}
+
+/* ---- formats ---------------------------------------------------------------- */
+
+static void test_reasoning_chains(void **state)
+{
+    (void)state;
+    char *out = run_with("formats = [\"reasoning-chains\"];\n");
+    json_t *meta, *recs = records(out, "reasoning-chains", &meta);
+    static const char *const keys[] = {"problem", "reasoning", "conclusion",
+                                       NULL};
+    assert_true(json_array_size(recs) > 0);
+    size_t i, errors = 0;
+    json_t *r;
+    json_array_foreach(recs, i, r) {
+        assert_keys(r, keys);
+        json_t *run = oracle_find_run(&O, session_of(meta, i),
+                                      str(r, "problem"), str(r, "conclusion"));
+        if (run == NULL)
+            fail_msg("record %zu matches no answered run", i);
+        /* thoughts: the final texts, in order, each once; calls between
+         * them where the agent made them */
+        json_t *thoughts = json_array(), *calls = json_array();
+        json_t *order = json_array();
+        size_t k;
+        json_t *step;
+        json_array_foreach(json_object_get(r, "reasoning"), k, step) {
+            assert_int_equal(json_integer_value(json_object_get(step, "step")),
+                             k + 1);
+            if (json_object_get(step, "thought")) {
+                assert_int_equal(json_object_size(step), 2);
+                json_array_append(thoughts, json_object_get(step, "thought"));
+                json_array_append_new(order, json_pack("{s:O}", "thought",
+                                                       json_object_get(
+                                                           step, "thought")));
+                if (json_object_get(O.partials, str(step, "thought")))
+                    fail_msg("superseded thought: %s", str(step, "thought"));
+            } else {
+                assert_int_equal(json_object_size(step), 3);
+                const char *call = str(step, "action");
+                const char *result = str(step, "result");
+                assert_non_null(call);
+                assert_non_null(result);
+                assert_non_null(strchr(call, '('));
+                assert_int_equal(call[strlen(call) - 1], ')');
+                json_array_append_new(calls,
+                                      json_stringn(call, strcspn(call, "(")));
+                json_array_append_new(
+                    order, json_pack("{s:s%}", "call", call,
+                                     strcspn(call, "(")));
+                errors += strncmp(result, "Error: ", 7) == 0;
+            }
+        }
+        if (!json_equal(thoughts, json_object_get(run, "thoughts")))
+            fail_msg("record %zu thoughts %s, want %s", i,
+                     json_dumps(thoughts, 0),
+                     json_dumps(json_object_get(run, "thoughts"), 0));
+        /* calls: the run's calls, in order, by name */
+        json_t *want = json_array(), *id;
+        json_array_foreach(json_object_get(run, "actions"), k, id) {
+            json_array_append(want, json_object_get(json_object_get(
+                                        O.calls, json_string_value(id)),
+                                                    "name"));
+        }
+        assert_true(json_equal(calls, want));
+        if (!json_equal(order, json_object_get(run, "steps")))
+            fail_msg("record %zu order %s, want %s", i, json_dumps(order, 0),
+                     json_dumps(json_object_get(run, "steps"), 0));
+        json_decref(order);
+        json_decref(want);
+        json_decref(thoughts);
+        json_decref(calls);
+    }
+    assert_true(errors > 0); /* failed calls appear, as errors */
+    json_decref(recs);
+    json_decref(meta);
+    done_with(out);
+}
+
+static void test_action_sequences(void **state)
+{
+    (void)state;
+    char *out = run_with("formats = [\"action-sequences\"];\n");
+    json_t *meta, *recs = records(out, "action-sequences", &meta);
+    static const char *const keys[] = {"situation", "actions", "outcome",
+                                       NULL};
+    static const char *const akeys[] = {"name", "arguments", "result",
+                                        "timestamp", "success", NULL};
+    size_t i, failed = 0, n = 0;
+    json_t *r;
+    json_array_foreach(recs, i, r) {
+        assert_keys(r, keys);
+        assert_non_null(json_object_get(O.finals, str(r, "outcome")));
+        json_t *ids = json_object_get(
+            json_object_get(json_array_get(meta, i), "lineage"), "actions");
+        json_t *actions = json_object_get(r, "actions");
+        assert_true(json_array_size(actions) > 0);
+        assert_int_equal(json_array_size(ids), json_array_size(actions));
+        size_t k;
+        json_t *a;
+        json_array_foreach(actions, k, a) {
+            assert_keys(a, akeys);
+            json_t *call = json_object_get(
+                O.calls, json_string_value(json_array_get(ids, k)));
+            assert_non_null(call);
+            assert_string_equal(str(a, "name"), str(call, "name"));
+            assert_int_equal(json_is_true(json_object_get(a, "success")),
+                             json_is_true(json_object_get(call, "ok")));
+            assert_true(json_is_integer(json_object_get(a, "timestamp")));
+            if (!json_is_true(json_object_get(a, "success"))) {
+                /* the error is in result */
+                json_t *res = json_object_get(a, "result");
+                assert_non_null(str(res, "name"));
+                assert_non_null(str(res, "message"));
+                failed++;
+            }
+            n++;
+        }
+    }
+    assert_true(failed > 0 && failed < n);
+    json_decref(recs);
+    json_decref(meta);
+    done_with(out);
+}
+
+static void test_episodes(void **state)
+{
+    (void)state;
+    char *out = run_with("formats = [\"episodes\"];\n");
+    json_t *meta, *recs = records(out, "episodes", &meta);
+    static const char *const keys[] = {"episodeId", "observation", "thoughts",
+                                       "actions", "result", "success",
+                                       "duration", NULL};
+    /* one episode per context that had a user input */
+    assert_int_equal(json_array_size(recs), json_object_size(O.context_info));
+    size_t i, ok = 0;
+    json_t *r;
+    json_array_foreach(recs, i, r) {
+        assert_keys(r, keys);
+        const char *id = str(r, "episodeId");
+        assert_string_equal(id, session_of(meta, i));
+        json_t *info = json_object_get(O.context_info, id);
+        assert_non_null(info);
+        assert_int_equal(json_integer_value(json_object_get(r, "duration")),
+                         json_integer_value(json_object_get(info, "end")) -
+                             json_integer_value(json_object_get(info, "start")));
+        assert_int_equal(json_is_true(json_object_get(r, "success")),
+                         !json_is_true(json_object_get(info, "failed")));
+        assert_true(json_equal(json_object_get(r, "thoughts"),
+                               json_object_get(info, "thoughts")));
+        ok += json_is_true(json_object_get(r, "success"));
+    }
+    assert_true(ok > 0 && ok < json_array_size(recs));
+    json_decref(recs);
+    json_decref(meta);
+    done_with(out);
+}
+
+static void test_grpo(void **state)
+{
+    (void)state;
+    char *out = run_with("formats = [\"grpo\"];\n");
+    json_t *recs = records(out, "grpo", NULL);
+    static const char *const keys[] = {"prompt", "responses", "system",
+                                       "context", "comparisons", NULL};
+    static const char *const rkeys[] = {"text", "score", "rank", "success",
+                                        "model", "metadata", NULL};
+    assert_true(json_array_size(recs) > 0);
+    size_t i, comparisons = 0;
+    json_t *r;
+    json_array_foreach(recs, i, r) {
+        assert_keys(r, keys);
+        json_t *resp = json_object_get(r, "responses");
+        assert_true(json_array_size(resp) >= 2 && json_array_size(resp) <= 4);
+        double prev = 2;
+        size_t k;
+        json_t *x;
+        json_array_foreach(resp, k, x) {
+            assert_keys(x, rkeys);
+            double s = json_number_value(json_object_get(x, "score"));
+            assert_true(s >= 0 && s <= 1 && s <= prev);
+            prev = s;
+            assert_int_equal(json_integer_value(json_object_get(x, "rank")),
+                             k + 1);
+            assert_string_equal(str(x, "model"), "agent");
+            assert_non_null(str(json_object_get(x, "metadata"), "outputId"));
+            if (json_is_true(json_object_get(x, "success")))
+                assert_non_null(json_object_get(O.finals, str(x, "text")));
+        }
+        json_array_foreach(json_object_get(r, "comparisons"), k, x) {
+            json_int_t p = json_integer_value(json_object_get(x, "preferred"));
+            json_int_t q = json_integer_value(json_object_get(x, "rejected"));
+            double sp = json_number_value(json_object_get(
+                json_array_get(resp, (size_t)p), "score"));
+            double sq = json_number_value(json_object_get(
+                json_array_get(resp, (size_t)q), "score"));
+            assert_true(p < q && sp > sq);
+            double c = json_number_value(json_object_get(x, "confidence"));
+            assert_true(fabs(c - (0.5 + (sp - sq) / 2)) < 0.0011);
+            comparisons++;
+        }
+    }
+    assert_true(comparisons > 0);
+    json_decref(recs);
+    done_with(out);
+}
+
+static void test_custom(void **state)
+{
+    (void)state;
+    char *out = run_with(
+        "formats = [\"custom\"];\n"
+        "plugins = { custom = { template = {\n"
+        "  prompt = \"$input.text\"; answer = \"A: ${output.text}\";\n"
+        "  tools = \"$actions.names\"; steps = \"$turn.steps\";\n"
+        "  price = \"$$5\"; nested = (\"$session.type\", 7); }; }; };\n");
+    json_t *recs = records(out, "custom", NULL);
+    /* a record per answered turn with actions: an empty $actions.names
+     * skips the turn */
+    size_t want = 0, i;
+    json_t *run, *r;
+    json_array_foreach(O.answered, i, run) {
+        want += json_array_size(json_object_get(run, "actions")) > 0;
+    }
+    assert_int_equal(json_array_size(recs), want);
+    json_array_foreach(recs, i, r) {
+        assert_int_equal(json_object_size(r), 6);
+        assert_int_equal(strncmp(str(r, "answer"), "A: ", 3), 0);
+        assert_non_null(json_object_get(O.finals, str(r, "answer") + 3));
+        assert_true(json_array_size(json_object_get(r, "tools")) > 0);
+        assert_true(json_integer_value(json_object_get(r, "steps")) >= 1);
+        assert_string_equal(str(r, "price"), "$5");
+        json_t *nested = json_object_get(r, "nested");
+        assert_true(json_is_string(json_array_get(nested, 0)));
+        assert_int_equal(json_integer_value(json_array_get(nested, 1)), 7);
+    }
+    json_decref(recs);
+    done_with(out);
+}
+
+/* ---- capture switches ---------------------------------------------------------- */
+
+static void test_capture_switches(void **state)
+{
+    (void)state;
+    char *out = run_with(
+        "formats = [\"reasoning-chains\", \"episodes\", \"action-sequences\","
+        " \"instruction-tuning\"];\n"
+        "capture = { reasoning = false; actions = false; conversations = "
+        "false; };\n");
+    /* no thoughts anywhere, no actions anywhere */
+    json_t *rc = records(out, "reasoning-chains", NULL);
+    assert_int_equal(json_array_size(rc), 0); /* nothing left to chain */
+    json_t *ep = records(out, "episodes", NULL);
+    assert_true(json_array_size(ep) > 0);
+    size_t i;
+    json_t *r;
+    json_array_foreach(ep, i, r) {
+        assert_int_equal(json_array_size(json_object_get(r, "thoughts")), 0);
+        assert_int_equal(json_array_size(json_object_get(r, "actions")), 0);
+    }
+    json_t *as = records(out, "action-sequences", NULL);
+    assert_int_equal(json_array_size(as), 0);
+    json_t *it = records(out, "instruction-tuning", NULL);
+    assert_int_equal(json_array_size(it), 0);
+    json_decref(rc);
+    json_decref(ep);
+    json_decref(as);
+    json_decref(it);
+    done_with(out);
+
+    out = run_with("formats = [\"reasoning-chains\"];\n"
+                   "capture = { reasoning = false; };\n");
+    rc = records(out, "reasoning-chains", NULL);
+    assert_true(json_array_size(rc) > 0);
+    json_array_foreach(rc, i, r) {
+        size_t k;
+        json_t *step;
+        json_array_foreach(json_object_get(r, "reasoning"), k, step) {
+            assert_null(json_object_get(step, "thought"));
+        }
+    }
+    json_decref(rc);
+    done_with(out);
+}
+
+/* ---- filters -------------------------------------------------------------------- */
+
+static void test_filter_contexts(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *patterns, *type;
+    } cases[] = {{"[\"cli\"]", "cli"},
+                 {"[\"discord.*\"]", "discord.channel"},
+                 {"[\"support:T-1*\"]", "support"}};
+    for (size_t c = 0; c < 3; c++) {
+        char *body = tu_fmt("formats = [\"instruction-tuning\", "
+                            "\"episodes\"];\nfilters = { contexts = %s; };\n",
+                            cases[c].patterns);
+        char *out = run_with(body);
+        json_t *it = records(out, "instruction-tuning", NULL);
+        json_t *ep = records(out, "episodes", NULL);
+        size_t want = 0, i;
+        json_t *run, *r;
+        json_array_foreach(O.answered, i, run) {
+            const char *ctx = str(run, "context");
+            want += strncmp(ctx, cases[c].type, strlen(cases[c].type)) == 0 &&
+                    ctx[strlen(cases[c].type)] == ':' &&
+                    (c != 2 || strncmp(ctx, "support:T-1", 11) == 0);
+        }
+        assert_true(want > 0);
+        assert_int_equal(json_array_size(it), want);
+        json_array_foreach(it, i, r) {
+            char *prefix = tu_fmt("Context: %s, ID: ", cases[c].type);
+            assert_int_equal(strncmp(str(r, "context"), prefix, strlen(prefix)),
+                             0);
+            free(prefix);
+        }
+        json_array_foreach(ep, i, r) {
+            const char *id = str(r, "episodeId");
+            assert_int_equal(strncmp(id, cases[c].type, strlen(cases[c].type)),
+                             0);
+        }
+        json_decref(it);
+        json_decref(ep);
+        done_with(out);
+        free(body);
+    }
+}
+
+static void test_filter_successful_only(void **state)
+{
+    (void)state;
+    char *out = run_with("formats = [\"action-sequences\", \"episodes\", "
+                         "\"instruction-tuning\"];\n"
+                         "filters = { successful_only = true; };\n");
+    json_t *as = records(out, "action-sequences", NULL);
+    json_t *ep = records(out, "episodes", NULL);
+    json_t *it = records(out, "instruction-tuning", NULL);
+    assert_true(json_array_size(as) > 0);
+    size_t i, k;
+    json_t *r, *a;
+    json_array_foreach(as, i, r) {
+        json_array_foreach(json_object_get(r, "actions"), k, a) {
+            assert_true(json_is_true(json_object_get(a, "success")));
+        }
+    }
+    size_t clean = 0;
+    const char *key;
+    json_t *info;
+    json_object_foreach(O.context_info, key, info) {
+        clean += !json_is_true(json_object_get(info, "failed"));
+    }
+    assert_int_equal(json_array_size(ep), clean);
+    json_array_foreach(ep, i, r) {
+        assert_true(json_is_true(json_object_get(r, "success")));
+    }
+    json_array_foreach(it, i, r) {
+        json_t *ci = json_object_get(O.context_info,
+                                     oracle_context_of(str(r, "context")));
+        assert_false(json_is_true(json_object_get(ci, "failed")));
+    }
+    json_decref(as);
+    json_decref(ep);
+    json_decref(it);
+    done_with(out);
+}
+
+static void test_filter_conversation_length(void **state)
+{
+    (void)state;
+    static const struct {
+        int min, max;
+    } cases[] = {{3, 0}, {0, 1}, {2, 3}};
+    for (size_t c = 0; c < 3; c++) {
+        char *body = tu_fmt("formats = [\"conversation\"];\nfilters = { "
+                            "min_conversation_length = %d; "
+                            "max_conversation_length = %d; };\n",
+                            cases[c].min, cases[c].max);
+        char *out = run_with(body);
+        json_t *conv = records(out, "conversation", NULL);
+        /* answered runs per context, from the oracle */
+        json_t *per = json_object();
+        size_t i;
+        json_t *run, *r;
+        json_array_foreach(O.answered, i, run) {
+            const char *ctx = str(run, "context");
+            json_object_set_new(per, ctx,
+                                json_integer(json_integer_value(json_object_get(
+                                                 per, ctx)) +
+                                             1));
+        }
+        size_t want = 0;
+        const char *k;
+        json_t *n;
+        json_object_foreach(per, k, n) {
+            json_int_t v = json_integer_value(n);
+            want += v >= cases[c].min && (cases[c].max == 0 || v <= cases[c].max);
+        }
+        assert_true(want > 0);
+        assert_int_equal(json_array_size(conv), want);
+        json_array_foreach(conv, i, r) {
+            size_t pairs = json_array_size(json_object_get(r, "messages")) / 2;
+            assert_true((int)pairs >= cases[c].min);
+            assert_true(cases[c].max == 0 || (int)pairs <= cases[c].max);
+        }
+        json_decref(per);
+        json_decref(conv);
+        done_with(out);
+        free(body);
+    }
+}
+
+static void test_filter_actions(void **state)
+{
+    (void)state;
+    char *out = run_with("formats = [\"action-sequences\", "
+                         "\"reasoning-chains\", \"instruction-tuning\"];\n"
+                         "filters = { actions = [\"web_search\", "
+                         "\"calculate\"]; };\n");
+    json_t *as = records(out, "action-sequences", NULL);
+    json_t *rc = records(out, "reasoning-chains", NULL);
+    json_t *it = records(out, "instruction-tuning", NULL);
+    assert_true(json_array_size(as) > 0 && json_array_size(rc) > 0);
+    size_t i, k;
+    json_t *r, *a;
+    json_array_foreach(as, i, r) {
+        json_array_foreach(json_object_get(r, "actions"), k, a) {
+            const char *n = str(a, "name");
+            assert_true(strcmp(n, "web_search") == 0 ||
+                        strcmp(n, "calculate") == 0);
+        }
+    }
+    json_array_foreach(rc, i, r) {
+        json_array_foreach(json_object_get(r, "reasoning"), k, a) {
+            const char *call = str(a, "action");
+            if (call)
+                assert_true(strncmp(call, "web_search(", 11) == 0 ||
+                            strncmp(call, "calculate(", 10) == 0);
+        }
+    }
+    /* instruction-tuning records only from sessions that call one */
+    json_array_foreach(it, i, r) {
+        const char *ctx = oracle_context_of(str(r, "context"));
+        int uses = 0;
+        size_t j;
+        json_t *run, *id;
+        json_array_foreach(O.runs, j, run) {
+            if (strcmp(str(run, "context"), ctx) != 0)
+                continue;
+            json_array_foreach(json_object_get(run, "actions"), k, id) {
+                const char *n = str(json_object_get(O.calls,
+                                                    json_string_value(id)),
+                                    "name");
+                uses |= strcmp(n, "web_search") == 0 ||
+                        strcmp(n, "calculate") == 0;
+            }
+        }
+        assert_true(uses);
+    }
+    json_decref(as);
+    json_decref(rc);
+    json_decref(it);
+    done_with(out);
+}
+
+/* ---- shipped use-case configs ------------------------------------------------- */
+
+static void test_example_configs(void **state)
+{
+    (void)state;
+    char *dir = tu_fmt("%s/conf/examples", tu_root());
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+    int ran = 0;
+    for (int i = 0; i < n; i++) {
+        const char *f = names[i]->d_name;
+        size_t len = strlen(f);
+        if (len > 5 && strcmp(f + len - 5, ".conf") == 0) {
+            char *conf = tu_fmt("%s/%s", dir, f);
+            config_t cfg;
+            config_init(&cfg);
+            assert_int_equal(config_read_file(&cfg, conf), CONFIG_TRUE);
+            config_setting_t *formats = config_lookup(&cfg, "formats");
+            assert_non_null(formats);
+            char *out = tu_tmpdir();
+            char *host = tu_fmt("%s/synthhost", tu_build());
+            char *argv[] = {host, "-q", "-c", conf, "-o", out, NULL};
+            char *err = NULL;
+            if (tu_run(argv, NULL, NULL, &err) != 0)
+                fail_msg("%s failed: %s", f, err);
+            /* one file per format, and nothing else */
+            for (int k = 0; k < config_setting_length(formats); k++) {
+                char *prefix = tu_fmt(
+                    "%s-", config_setting_get_string_elem(formats, k));
+                char *path = tu_find(out, prefix, ".jsonl");
+                if (path == NULL)
+                    fail_msg("%s wrote no %s file", f, prefix);
+                free(path);
+                free(prefix);
+            }
+            assert_int_equal(tu_count_entries(out),
+                             config_setting_length(formats));
+            config_destroy(&cfg);
+            tu_rmrf(out);
+            free(out);
+            free(err);
+            free(host);
+            free(conf);
+            ran++;
+        }
+        free(names[i]);
+    }
+    free(names);
+    free(dir);
+    assert_true(ran >= 5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reasoning_chains),
+        cmocka_unit_test(test_action_sequences),
+        cmocka_unit_test(test_episodes),
+        cmocka_unit_test(test_grpo),
+        cmocka_unit_test(test_custom),
+        cmocka_unit_test(test_capture_switches),
+        cmocka_unit_test(test_filter_contexts),
+        cmocka_unit_test(test_filter_successful_only),
+        cmocka_unit_test(test_filter_conversation_length),
+        cmocka_unit_test(test_filter_actions),
+        cmocka_unit_test(test_example_configs),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,238 @@
+/* test_custom.c -- the custom formatter's templates: placeholder parsing
+ * and config errors (with their lines), and rendering, through the real
+ * plugin loaded with dlopen. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "plugin.h"
+#include "synth_plugin.h"
+#include "testutil.h"
+
+typedef struct {
+    char *dir;
+    core_registry reg;
+    core_config cfg;
+    core_counters counters;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    fx->dir = tu_tmpdir();
+    char *so = tu_fmt("%s/plugins/formatter-custom.so", tu_build());
+    assert_int_equal(core_registry_add(&fx->reg, so), SYNTH_OK);
+    free(so);
+    core_counters_init(&fx->counters);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    core_config_free(&fx->cfg);
+    core_registry_free(&fx->reg);
+    core_counters_free(&fx->counters);
+    tu_rmrf(fx->dir);
+    free(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/* An instance for `plugin_body` (inside plugins.custom), or NULL with the
+ * errors in *err. */
+static core_instance *instance(fixture *fx, const char *plugin_body,
+                               char **err)
+{
+    char *path = tu_fmt("%s/c.conf", fx->dir);
+    char *text = tu_fmt("formats = [\"custom\"];\nplugins = { custom = {\n%s"
+                        "}; };\n",
+                        plugin_body);
+    tu_write(path, text);
+    core_config_free(&fx->cfg);
+    core_instance *inst = NULL;
+    tu_stderr_begin();
+    if (core_config_load(&fx->cfg, path) != SYNTH_OK ||
+        core_instance_new(&fx->reg.plugins[0], &fx->cfg, &fx->counters,
+                          &inst) != SYNTH_OK)
+        inst = NULL;
+    char *e = tu_stderr_end();
+    if (err)
+        *err = e;
+    else
+        free(e);
+    free(text);
+    free(path);
+    return inst;
+}
+
+/* Bad templates, as data: the plugin body (from line 3 of the file) and
+ * what the error must say. */
+static const struct {
+    const char *body, *want;
+} bad[] = {
+    {"template = { a = \"$nope\"; };\n",
+     ":3: plugin \"custom\", option \"template\": field \"a\": unknown "
+     "placeholder \"$nope\" (known: $input.text, $input.user"},
+    {"template = {\n  ok = \"$input.text\";\n  bad = \"x $output.txt y\";\n"
+     "};\n",
+     ":5: plugin \"custom\", option \"template\": field \"bad\": unknown "
+     "placeholder \"$output.txt\""},
+    {"template = { a = \"${input.text\"; };\n",
+     "field \"a\": \"${\" without \"}\""},
+    {"template = { a = (\"$turns\", 1); };\n",
+     "field \"a\": $turns exists only with unit = \"session\""},
+    {"unit = \"session\";\ntemplate = { a = { b = \"$input.text\"; }; };\n",
+     ":4: plugin \"custom\", option \"template\": field \"a\": $input.text "
+     "exists only with unit = \"turn\""},
+    {"template = 5;\n", "must be a group of fields"},
+    {"template = { };\n", "must be a group of fields"},
+    {"unit = \"day\";\ntemplate = { a = \"$input.text\"; };\n",
+     ":3: plugin \"custom\", option \"unit\": \"day\" is neither"},
+    {"unit = \"turn\";\n", "plugin \"custom\" needs option \"template\""},
+};
+
+static void test_bad_templates(void **state)
+{
+    fixture *fx = *state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *err = NULL;
+        core_instance *inst = instance(fx, bad[i].body, &err);
+        if (inst != NULL)
+            fail_msg("template %zu accepted: %s", i, bad[i].body);
+        if (strstr(err, bad[i].want) == NULL)
+            fail_msg("template %zu: \"%s\" lacks \"%s\"", i, err, bad[i].want);
+        free(err);
+    }
+}
+
+/* A session of two turns: the first answered with an action, the second
+ * unanswered. */
+static json_t *session(void)
+{
+    return json_loads(
+        "{\"id\":\"cli:ann\",\"type\":\"cli\",\"part\":0,\"start\":100,"
+        "\"end\":190,\"turns\":["
+        "{\"id\":\"r1\",\"start\":100,\"end\":150,\"steps\":2,"
+        "\"input\":{\"id\":\"i1\",\"text\":\"hi\",\"user\":\"ann\"},"
+        "\"thoughts\":[{\"id\":\"t1\",\"seq\":1,\"text\":\"think\"},"
+        "{\"id\":\"t2\",\"seq\":3,\"text\":\"more\"}],"
+        "\"actions\":[{\"id\":\"c1\",\"seq\":2,\"name\":\"calc\","
+        "\"arguments\":{\"x\":1},\"status\":\"ok\",\"result\":2,"
+        "\"timestamp\":120}],"
+        "\"outputs\":[{\"id\":\"o1\",\"seq\":4,\"name\":\"text\","
+        "\"text\":\"hello\",\"status\":\"final\",\"timestamp\":150}],"
+        "\"events\":[],\"other\":[]},"
+        "{\"id\":\"r2\",\"start\":180,\"end\":190,\"steps\":1,"
+        "\"input\":{\"id\":\"i2\",\"text\":\"and?\"},\"thoughts\":[],"
+        "\"actions\":[],\"outputs\":[],\"events\":[],\"other\":[]}]}",
+        0, NULL);
+}
+
+static json_t *render(core_instance *inst)
+{
+    json_t *s = session();
+    synth_ctx ctx;
+    core_ctx_init(&ctx, inst, CORE_CALL_SESSION);
+    assert_int_equal(core_instance_call(inst, &ctx, s), SYNTH_OK);
+    json_t *out = json_array();
+    for (size_t i = 0; i < ctx.nrecords; i++)
+        json_array_append(out, ctx.records[i].json);
+    core_ctx_release(&ctx);
+    json_decref(s);
+    return out;
+}
+
+static void test_render_turns(void **state)
+{
+    fixture *fx = *state;
+    core_instance *inst = instance(
+        fx,
+        "template = {\n"
+        "  q = \"Q: $input.text.\";\n"
+        "  a = \"$output.text\";\n"
+        "  who = \"${input.user}!\";\n"
+        "  cost = \"$$5 and $5\";\n"
+        "  calls = \"$actions\";\n"
+        "  why = \"$thoughts.text\";\n"
+        "  took = \"$turn.duration\";\n"
+        "  ok = \"$turn.success\";\n"
+        "  deep = { ctx = \"$session.context\"; n = (\"$turn.steps\", 3); };\n"
+        "};\n",
+        NULL);
+    assert_non_null(inst);
+    json_t *recs = render(inst);
+    /* the unanswered turn has no $output.text: skipped */
+    assert_int_equal(json_array_size(recs), 1);
+    json_t *want = json_loads(
+        "{\"q\":\"Q: hi.\",\"a\":\"hello\",\"who\":\"ann!\","
+        "\"cost\":\"$5 and $5\",\"calls\":[{\"name\":\"calc\",\"arguments\":"
+        "{\"x\":1},\"result\":2,\"timestamp\":120,\"success\":true}],"
+        "\"why\":\"think\\nmore\",\"took\":50,\"ok\":true,"
+        "\"deep\":{\"ctx\":\"Context: cli, ID: cli:ann\",\"n\":[2,3]}}",
+        0, NULL);
+    if (!json_equal(json_array_get(recs, 0), want))
+        fail_msg("got %s", json_dumps(json_array_get(recs, 0), JSON_COMPACT));
+    json_decref(want);
+    json_decref(recs);
+    core_instance_free(inst);
+
+    /* allow_missing: the unanswered turn too, with null */
+    inst = instance(fx,
+                    "allow_missing = true;\n"
+                    "template = { q = \"$input.text\"; a = \"$output.text\";"
+                    " s = \"<${output.text}>\"; };\n",
+                    NULL);
+    recs = render(inst);
+    assert_int_equal(json_array_size(recs), 2);
+    json_t *second = json_array_get(recs, 1);
+    assert_string_equal(json_string_value(json_object_get(second, "q")),
+                        "and?");
+    assert_true(json_is_null(json_object_get(second, "a")));
+    assert_string_equal(json_string_value(json_object_get(second, "s")), "<>");
+    json_decref(recs);
+    core_instance_free(inst);
+}
+
+static void test_render_session(void **state)
+{
+    fixture *fx = *state;
+    core_instance *inst = instance(
+        fx,
+        "unit = \"session\";\n"
+        "template = { chat = \"$messages\"; pairs = \"$turns\"; "
+        "tools = \"$actions.names\"; took = \"$session.duration\"; "
+        "ok = \"$session.success\"; };\n",
+        NULL);
+    assert_non_null(inst);
+    json_t *recs = render(inst);
+    assert_int_equal(json_array_size(recs), 1);
+    json_t *want = json_loads(
+        "{\"chat\":[{\"role\":\"user\",\"content\":\"hi\"},"
+        "{\"role\":\"assistant\",\"content\":\"hello\"}],"
+        "\"pairs\":[{\"input\":\"hi\",\"output\":\"hello\"}],"
+        "\"tools\":[\"calc\"],\"took\":90,\"ok\":false}",
+        0, NULL);
+    if (!json_equal(json_array_get(recs, 0), want))
+        fail_msg("got %s", json_dumps(json_array_get(recs, 0), JSON_COMPACT));
+    json_decref(want);
+    json_decref(recs);
+    core_instance_free(inst);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_bad_templates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_render_turns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_render_session, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

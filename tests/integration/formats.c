@@ -58,6 +58,7 @@ static char *run_with(const char *body)
     free(host);
     free(text);
     free(conf);
+    free(dir);
     return out;
 }
 

@@ -71,10 +71,13 @@ $(HOST): $(BUILD)/core/main.o $(LIB)
 	$(CC) $(ALLCFLAGS) $^ -o $@ $(LDLIBS)
 
 # Every folder plugins/<kind>-<name>/ becomes $(BUILD)/plugins/<kind>-<name>.so
+# (libraries beyond jansson, per plugin:)
+$(BUILD)/plugins/privacy-redact.so:    PLUGIN_LIBS = $(shell pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
+$(BUILD)/plugins/privacy-pseudonymize.so: PLUGIN_LIBS = $(shell pkg-config --libs libpcre2-8 libsodium 2>/dev/null || echo -lpcre2-8 -lsodium)
 .SECONDEXPANSION:
 $(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) sdk/synth_plugin.h sdk/synth_session.h
 	@mkdir -p $(dir $@)
-	$(CC) $(PLUGIN_CFLAGS) $(filter %.c,$^) -o $@ $(JANSSON_LIBS) -lm
+	$(CC) $(PLUGIN_CFLAGS) $(filter %.c,$^) -o $@ $(PLUGIN_LIBS) $(JANSSON_LIBS) -lm
 
 $(BUILD)/tests/%.o: tests/%.c tests/%.h tests/testutil.h
 	@mkdir -p $(dir $@)

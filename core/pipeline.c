@@ -174,6 +174,10 @@ static void finish_record(core_pipeline *p, size_t f, core_record *rec,
         if (session) {
             json_object_set(meta, "session", json_object_get(session, "id"));
             json_object_set(meta, "part", json_object_get(session, "part"));
+            /* privacy plugins count what they replaced here, per kind */
+            json_t *redacted = json_object_get(session, "redacted");
+            if (json_is_object(redacted))
+                json_object_set(meta, "redacted", redacted);
         }
         if (rec->scores)
             json_object_set_new(meta, "score",

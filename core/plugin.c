@@ -36,6 +36,7 @@ const char *core_option_type_name(int type)
     case SYNTH_OPT_STRING: return "string";
     case SYNTH_OPT_LIST:   return "list";
     case SYNTH_OPT_JSON:   return "json";
+    case SYNTH_OPT_PATH:   return "path";
     default:               return "unknown";
     }
 }
@@ -151,6 +152,7 @@ static const char *setting_mismatch(const config_setting_t *s, int type)
                    ? NULL
                    : "a number";
     case SYNTH_OPT_STRING:
+    case SYNTH_OPT_PATH:
         return t == CONFIG_TYPE_STRING ? NULL : "a string";
     case SYNTH_OPT_LIST:
         if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
@@ -186,6 +188,7 @@ static json_t *default_json(const synth_option *o)
         return *d && !*end ? json_real(v) : NULL;
     }
     case SYNTH_OPT_STRING:
+    case SYNTH_OPT_PATH:
         return json_string(d);
     case SYNTH_OPT_LIST: {
         json_t *v = json_loads(d, JSON_DECODE_ANY, NULL);
@@ -225,7 +228,7 @@ static int check_options(const synth_option *opts, core_strbuf *why)
                                o->name);
             return SYNTH_EINVAL;
         }
-        if (o->type < SYNTH_OPT_BOOL || o->type > SYNTH_OPT_JSON) {
+        if (o->type < SYNTH_OPT_BOOL || o->type > SYNTH_OPT_PATH) {
             core_strbuf_printf(why, "option \"%s\" has unknown type %d",
                                o->name, o->type);
             return SYNTH_EINVAL;
@@ -643,6 +646,13 @@ int core_instance_new(const core_plugin *p, core_config *cfg,
         json_t *v = inst->set[i] ? setting_json(inst->set[i])
                   : o->default_value ? default_json(o)
                                      : NULL;
+        if (v && o->type == SYNTH_OPT_PATH) {
+            /* relative to the config file, like every path in it */
+            char *path = core_config_resolve(cfg->dir, json_string_value(v));
+            json_decref(v);
+            v = json_string(path);
+            core_free(path);
+        }
         if (v)
             json_object_set_new(inst->values, o->name, v);
         else if (o->flags & SYNTH_OPT_REQUIRED)
@@ -737,7 +747,8 @@ static json_t *host_opt(synth_ctx *ctx, const char *name, int type, int *rc)
         return NULL;
     }
     if (type && o->type != type &&
-        !(type == SYNTH_OPT_FLOAT && o->type == SYNTH_OPT_INT)) {
+        !(type == SYNTH_OPT_FLOAT && o->type == SYNTH_OPT_INT) &&
+        !(type == SYNTH_OPT_STRING && o->type == SYNTH_OPT_PATH)) {
         *rc = SYNTH_EINVAL;
         return NULL;
     }

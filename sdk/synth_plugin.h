@@ -133,7 +133,10 @@ typedef enum {
     SYNTH_OPT_FLOAT  = 3, /* double; an integer in the config is fine  */
     SYNTH_OPT_STRING = 4, /* UTF-8 string                              */
     SYNTH_OPT_LIST   = 5, /* list or array of strings                  */
-    SYNTH_OPT_JSON   = 6  /* any value (group -> object, list -> array) */
+    SYNTH_OPT_JSON   = 6, /* any value (group -> object, list -> array) */
+    SYNTH_OPT_PATH   = 7  /* a file path; a relative one (and a relative
+                             default) is resolved against the config
+                             file's directory.  Read with opt_string. */
 } synth_option_type;
 
 #define SYNTH_OPT_REQUIRED 0x1u /* the config must set it; no default */
@@ -169,7 +172,9 @@ typedef struct synth_option {
  *     "part":  0,                   0, or n when a long context was split
  *                                   (idle gap / size cap) into parts
  *     "start": ms, "end": ms,       earliest and latest timestamp seen
- *     "turns": [ turn, ... ] }      in log order
+ *     "turns": [ turn, ... ],       in log order
+ *     "redacted": {kind: count} }   set by privacy plugins: what they
+ *                                   replaced, copied into the sidecar
  *
  * A turn starts at a `run` (or at an `input` in logs without runs):
  *
@@ -233,7 +238,8 @@ typedef struct synth_host_api {
     int (*opt_bool)(synth_ctx *ctx, const char *name, int *out);
     int (*opt_int)(synth_ctx *ctx, const char *name, long long *out);
     int (*opt_float)(synth_ctx *ctx, const char *name, double *out);
-    /* *out is borrowed, valid until the instance is destroyed. */
+    /* STRING and PATH options.  *out is borrowed, valid until the
+     * instance is destroyed. */
     int (*opt_string)(synth_ctx *ctx, const char *name, const char **out);
     /* Any option as JSON (LIST -> array of strings, JSON -> its value,
      * scalars -> scalars).  *out is borrowed, valid until destroy. */

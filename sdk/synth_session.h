@@ -79,17 +79,35 @@ static inline json_t *synth_action_outcome(const json_t *action)
 
 /* Return a new reference to the spec's action shape:
  * {name, arguments, result, timestamp, success}.  Arguments are the parsed
- * ones, else the raw text the model wrote. */
+ * ones, else the raw text the model wrote.  "timestamp" is left out when
+ * the session has none (removed by the timestamps privacy plugin). */
 static inline json_t *synth_action_record(const json_t *action)
 {
     json_t *args = json_object_get(action, "arguments");
     if (args == NULL || json_is_null(args))
         args = json_object_get(action, "content");
-    return json_pack("{s:O?, s:O?, s:o, s:O?, s:b}", "name",
-                     json_object_get(action, "name"), "arguments", args,
-                     "result", synth_action_outcome(action), "timestamp",
-                     json_object_get(action, "timestamp"), "success",
-                     synth_action_ok(action));
+    json_t *ts = json_object_get(action, "timestamp");
+    json_t *r = json_pack("{s:O?, s:O?, s:o, s:O?, s:b}", "name",
+                          json_object_get(action, "name"), "arguments", args,
+                          "result", synth_action_outcome(action), "timestamp",
+                          ts, "success", synth_action_ok(action));
+    if (r && (ts == NULL || json_is_null(ts)))
+        json_object_del(r, "timestamp");
+    return r;
+}
+
+/* Return a new reference to the length of a session or turn in
+ * milliseconds: its "duration" when a privacy plugin kept only that, else
+ * end - start; NULL when unknown (no timestamps). */
+static inline json_t *synth_duration(const json_t *span)
+{
+    json_t *d = json_object_get(span, "duration");
+    if (json_is_integer(d))
+        return json_incref(d);
+    json_t *a = json_object_get(span, "start"), *b = json_object_get(span, "end");
+    if (!json_is_integer(a) || !json_is_integer(b))
+        return NULL;
+    return json_integer(json_integer_value(b) - json_integer_value(a));
 }
 
 /* Return 1 when a turn went wrong anywhere: an action that failed or never

@@ -259,10 +259,8 @@ static void custom_destroy(void *instance)
 
 static json_t *span_duration(const json_t *obj)
 {
-    json_t *a = json_object_get(obj, "start"), *b = json_object_get(obj, "end");
-    if (!json_is_integer(a) || !json_is_integer(b))
-        return json_null();
-    return json_integer(json_integer_value(b) - json_integer_value(a));
+    json_t *d = synth_duration(obj);
+    return d ? d : json_null();
 }
 
 static json_t *thoughts_of(json_t *turns, int joined)

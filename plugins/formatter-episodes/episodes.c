@@ -9,7 +9,8 @@
  * actions: every call as {name, arguments, result, timestamp, success};
  * result: the last final answer (null if none); success: every turn was
  * answered and nothing failed; duration: milliseconds from the episode's
- * first to its last event (null when the log has no timestamps).
+ * first to its last event (left out when the log has no timestamps, or
+ * they were removed without keep_durations).
  */
 #include "synth_plugin.h"
 #include "synth_session.h"
@@ -98,20 +99,16 @@ static void episode_add_turn(const ep_state *st, episode *e, json_t *turn)
 static int episode_emit(synth_ctx *ctx, episode *e, const char *id,
                         const json_t *span, json_t *lineage)
 {
-    json_t *start = json_object_get(span, "start");
-    json_t *end = json_object_get(span, "end");
-    json_t *duration = json_is_integer(start) && json_is_integer(end)
-                           ? json_integer(json_integer_value(end) -
-                                          json_integer_value(start))
-                           : json_null();
+    json_t *duration = synth_duration(span); /* NULL: unknown */
     int rc = SYNTH_OK;
     if (e->observation != NULL)
         rc = synth_emit_built(
             host, ctx,
-            json_pack("{s:s, s:s, s:O, s:O, s:O?, s:b, s:o}", "episodeId", id,
-                      "observation", e->observation, "thoughts", e->thoughts,
-                      "actions", e->actions, "result", e->result, "success",
-                      e->success && e->result != NULL, "duration", duration),
+            json_pack("{s:s, s:s, s:O, s:O, s:O?, s:b, s:o*}", "episodeId",
+                      id, "observation", e->observation, "thoughts",
+                      e->thoughts, "actions", e->actions, "result", e->result,
+                      "success", e->success && e->result != NULL, "duration",
+                      duration),
             lineage);
     else {
         json_decref(duration);

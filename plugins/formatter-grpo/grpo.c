@@ -184,15 +184,16 @@ static int emit_group(const grpo_state *st, synth_ctx *ctx, json_t *group)
     json_t *outputs = json_array();
     for (size_t i = 0; i < n; i++) {
         json_t *r = v[i];
+        json_t *ts = json_object_get(r, "timestamp");
         json_array_append_new(
             responses,
-            json_pack("{s:O, s:O, s:I, s:O, s:s, s:{s:O, s:O}}", "text",
+            json_pack("{s:O, s:O, s:I, s:O, s:s, s:{s:O, s:O*}}", "text",
                       json_object_get(r, "text"), "score",
                       json_object_get(r, "score"), "rank", (json_int_t)i + 1,
                       "success", json_object_get(r, "success"), "model",
                       st->model, "metadata", "outputId",
                       json_object_get(r, "outputId"), "timestamp",
-                      json_object_get(r, "timestamp")));
+                      json_is_null(ts) ? NULL : ts));
         json_array_append(outputs, json_object_get(r, "outputId"));
         for (size_t j = i + 1; j < n; j++) {
             double d = json_real_value(json_object_get(r, "score")) -
@@ -262,7 +263,7 @@ static int add_response(grpo_state *st, synth_ctx *ctx, json_t *session,
     json_t *list = json_object_get(group, "responses");
     json_array_append_new(
         list,
-        json_pack("{s:s, s:f, s:b, s:O, s:O, s:I}", "text", text, "score",
+        json_pack("{s:s, s:f, s:b, s:O, s:O?, s:I}", "text", text, "score",
                   score_response(st, ctx, json_string_value(json_object_get(
                                                   group, "prompt")),
                                  context, text, success),

@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,18 +98,34 @@ static void check_no_superseded_text(const oracle *o, const char *text)
         fail_msg("superseded partial text in a record: %s", text);
 }
 
+/* A config like conf/synth.conf without privacy: records must carry the
+ * log's exact texts for the oracle to find them. */
+static char *plain_conf(const char *dir)
+{
+    char *path = tu_fmt("%s/plain.conf", dir);
+    char *text = tu_fmt(
+        "input = \"%s/examples/agent-log.jsonl\";\nsidecar = true;\n"
+        "formats = [\"instruction-tuning\", \"conversation\", "
+        "\"reasoning-chains\", \"action-sequences\", \"episodes\", "
+        "\"grpo\"];\n",
+        tu_root());
+    tu_write(path, text);
+    free(text);
+    return path;
+}
+
 static void test_example_log(void **state)
 {
     (void)state;
-    char *out = tu_tmpdir(), *conf = default_conf(), *log = example();
+    char *out = tu_tmpdir(), *conf = plain_conf(out), *log = example();
     char *err = NULL;
     int rc = run(&err, NULL, NULL, "-c", conf, "-o", out, NULL);
     if (rc != 0)
         fail_msg("exit %d: %s", rc, err);
     assert_non_null(strstr(err, "read 2165 lines (619737 bytes): 0 bad"));
-    /* a dataset and a sidecar per format, nothing else (no temporary
-     * file) */
-    assert_int_equal(tu_count_entries(out), 2 * 6);
+    /* a dataset and a sidecar per format (and the config), nothing else:
+     * no temporary file */
+    assert_int_equal(tu_count_entries(out), 2 * 6 + 1);
 
     oracle o;
     oracle_build(&o, log);
@@ -183,6 +200,44 @@ static void test_example_log(void **state)
     free(conf);
     free(log);
     free(err);
+}
+
+/* conf/synth.conf as shipped (privacy on): no e-mail, phone, card or key
+ * of the example log reaches any file, sidecars included. */
+static void test_demo_config_leaks_no_pii(void **state)
+{
+    (void)state;
+    char *out = tu_tmpdir(), *conf = default_conf();
+    assert_int_equal(run(NULL, NULL, NULL, "-q", "-c", conf, "-o", out, NULL),
+                     0);
+    static const char *const pii[] = {
+        "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\\.[A-Za-z]{2,}",
+        "\\(?555\\)?[-. ][0-9]{3}[-. ][0-9]{4}",
+        "4111[ -]?1111", "sk-abc123", "ghp_[A-Za-z0-9]{8}", NULL};
+    DIR *d = opendir(out);
+    struct dirent *e;
+    int files = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *path = tu_fmt("%s/%s", out, e->d_name);
+        char *text = tu_read(path);
+        for (int i = 0; pii[i]; i++) {
+            regex_t re;
+            assert_int_equal(regcomp(&re, pii[i], REG_EXTENDED | REG_NOSUB), 0);
+            if (regexec(&re, text, 0, NULL, 0) == 0)
+                fail_msg("%s matches %s", e->d_name, pii[i]);
+            regfree(&re);
+        }
+        free(text);
+        free(path);
+        files++;
+    }
+    closedir(d);
+    assert_int_equal(files, 12);
+    tu_rmrf(out);
+    free(out);
+    free(conf);
 }
 
 /* Break some lines of the example: the other sessions' records must be
@@ -515,6 +570,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example_log),
+        cmocka_unit_test(test_demo_config_leaks_no_pii),
         cmocka_unit_test(test_corrupted_log),
         cmocka_unit_test(test_config_error_writes_nothing),
         cmocka_unit_test(test_interrupted_run_publishes_nothing),

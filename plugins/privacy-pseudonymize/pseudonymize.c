@@ -1,0 +1,478 @@
+/*
+ * pseudonymize -- replaces user identities with stable pseudonyms (the
+ * spec's anonymize_users):
+ *
+ *   privacy = {
+ *     anonymize_users = true;
+ *     key_file = "synthhost.key";          # relative to the config file
+ *     user_patterns = ["(?<![\\w.])@[A-Za-z0-9_]{2,32}"];
+ *   };
+ *
+ * What is a user identity: the user of object content ({user, text}), the
+ * key of a context id ("discord.channel:1171310082775617589",
+ * "cli:jane.doe"; for the context types in context_types), and every match
+ * of user_patterns.  Each becomes <pseudonym_prefix><16 hex digits>, and
+ * every other occurrence of the same name in the session's strings is
+ * replaced too ("0xnullptr said ..."), so the same user gets the same
+ * pseudonym in every record, file and run that uses the same key.
+ *
+ * The pseudonym is a keyed BLAKE2b hash (libsodium crypto_generichash) of
+ * the name: without the key nobody can reverse it or test a guess.  The key
+ * is 32 random bytes kept as hex in key_file; when the file does not exist
+ * it is created with mode 0600, and a key file that other users can read
+ * is refused.
+ *
+ * Privacy plugins run in the order of their file names: privacy-redact
+ * first (e-mails, phones, keys are gone before names are looked for),
+ * then privacy-pseudonymize, then privacy-timestamps.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "synth_plugin.h"
+#include "synth_session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <pcre2.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const synth_host_api *host;
+
+typedef struct {
+    unsigned char key[crypto_generichash_KEYBYTES];
+    const char *prefix;      /* borrowed option */
+    json_t *context_types;   /* borrowed option: globs */
+    pcre2_code **patterns;   /* owned */
+    size_t npatterns;
+    int enabled;
+} anon_state;
+
+static const synth_option anon_options[] = {
+    {"anonymize_users", SYNTH_OPT_BOOL, 0, "false",
+     "replace user identities with keyed pseudonyms"},
+    {"key_file", SYNTH_OPT_PATH, 0, "synthhost.key",
+     "the pseudonym key (hex); created with mode 0600 when missing"},
+    {"user_patterns", SYNTH_OPT_LIST, 0, "[]",
+     "PCRE2 patterns whose matches are user names, e.g. \"@[a-z0-9_]+\""},
+    {"pseudonym_prefix", SYNTH_OPT_STRING, 0, "user_",
+     "text before the pseudonym's hex digits"},
+    {"context_types", SYNTH_OPT_LIST, 0, "[\"*\"]",
+     "context types (globs) whose context id key is a user or channel id"},
+    {NULL, 0, 0, NULL, NULL}};
+
+static void anon_destroy(void *instance)
+{
+    anon_state *st = instance;
+    if (st == NULL)
+        return;
+    for (size_t i = 0; i < st->npatterns; i++)
+        pcre2_code_free(st->patterns[i]);
+    free(st->patterns);
+    sodium_memzero(st->key, sizeof st->key);
+    free(st);
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Read the key from path, or create it.  Returns SYNTH_OK or a config
+ * error at the key_file option. */
+static int load_key(anon_state *st, synth_ctx *ctx, const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        char hex[2 * sizeof st->key + 2];
+        randombytes_buf(st->key, sizeof st->key);
+        sodium_bin2hex(hex, sizeof hex, st->key, sizeof st->key);
+        strcat(hex, "\n");
+        ssize_t n = write(fd, hex, strlen(hex));
+        int bad = n != (ssize_t)strlen(hex) || fsync(fd) != 0;
+        close(fd);
+        if (bad) {
+            unlink(path);
+            return host->opt_error(ctx, "key_file", -1, "cannot write %s: %s",
+                                   path, strerror(errno));
+        }
+        host->log(ctx, SYNTH_LOG_INFO, "created a new pseudonym key in %s",
+                  path);
+        return SYNTH_OK;
+    }
+    if (errno != EEXIST)
+        return host->opt_error(ctx, "key_file", -1, "cannot create %s: %s",
+                               path, strerror(errno));
+    struct stat sb;
+    if (stat(path, &sb) != 0 || (sb.st_mode & 077) != 0)
+        return host->opt_error(ctx, "key_file", -1,
+                               "%s can be read by other users (mode %03o): "
+                               "chmod 600 it",
+                               path, (unsigned)(sb.st_mode & 0777));
+    FILE *f = fopen(path, "r");
+    char text[256] = "";
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f)
+        fclose(f);
+    text[n] = '\0';
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' ||
+                     text[n - 1] == ' '))
+        text[--n] = '\0';
+    if (n != 2 * sizeof st->key)
+        return host->opt_error(ctx, "key_file", -1,
+                               "%s does not hold a %zu-digit hex key", path,
+                               2 * sizeof st->key);
+    for (size_t i = 0; i < sizeof st->key; i++) {
+        int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return host->opt_error(ctx, "key_file", -1,
+                                   "%s does not hold a hex key", path);
+        st->key[i] = (unsigned char)(hi * 16 + lo);
+    }
+    sodium_memzero(text, sizeof text);
+    return SYNTH_OK;
+}
+
+static int anon_create(synth_ctx *ctx, void **instance)
+{
+    const char *key_file;
+    json_t *patterns;
+    anon_state *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return host->error(ctx, SYNTH_ENOMEM, "out of memory");
+    if (host->opt_bool(ctx, "anonymize_users", &st->enabled) != SYNTH_OK ||
+        host->opt_string(ctx, "key_file", &key_file) != SYNTH_OK ||
+        host->opt_json(ctx, "user_patterns", &patterns) != SYNTH_OK ||
+        host->opt_string(ctx, "pseudonym_prefix", &st->prefix) != SYNTH_OK ||
+        host->opt_json(ctx, "context_types", &st->context_types) !=
+            SYNTH_OK) {
+        free(st);
+        return host->error(ctx, SYNTH_EPLUGIN, "cannot read options");
+    }
+    if (!st->enabled) {
+        *instance = st;
+        return SYNTH_OK;
+    }
+    if (sodium_init() < 0) {
+        free(st);
+        return host->error(ctx, SYNTH_EPLUGIN, "libsodium failed to start");
+    }
+    int rc = load_key(st, ctx, key_file);
+    st->patterns = calloc(json_array_size(patterns) + 1, sizeof *st->patterns);
+    size_t i;
+    json_t *p;
+    json_array_foreach(patterns, i, p) {
+        if (rc != SYNTH_OK)
+            break;
+        int err;
+        PCRE2_SIZE off;
+        pcre2_code *code = pcre2_compile((PCRE2_SPTR)json_string_value(p),
+                                         PCRE2_ZERO_TERMINATED, PCRE2_UTF,
+                                         &err, &off, NULL);
+        if (code == NULL) {
+            PCRE2_UCHAR msg[256];
+            pcre2_get_error_message(err, msg, sizeof msg);
+            rc = host->opt_error(ctx, "user_patterns", (int)i,
+                                 "invalid pattern at offset %zu: %s",
+                                 (size_t)off, (const char *)msg);
+            break;
+        }
+        pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+        st->patterns[st->npatterns++] = code;
+    }
+    if (rc != SYNTH_OK) {
+        anon_destroy(st);
+        return rc;
+    }
+    *instance = st;
+    return SYNTH_OK;
+}
+
+/* prefix + 16 hex digits of BLAKE2b-keyed("synthhost-user:" + name). */
+static json_t *pseudonym(const anon_state *st, const char *name, size_t n)
+{
+    static const char domain[] = "synthhost-user:";
+    unsigned char out[crypto_generichash_BYTES_MIN];
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, st->key, sizeof st->key, sizeof out);
+    crypto_generichash_update(&h, (const unsigned char *)domain,
+                              sizeof domain - 1);
+    crypto_generichash_update(&h, (const unsigned char *)name, n);
+    crypto_generichash_final(&h, out, sizeof out);
+    char hex[2 * 8 + 1];
+    sodium_bin2hex(hex, sizeof hex, out, 8);
+    size_t pl = strlen(st->prefix);
+    char *s = malloc(pl + sizeof hex);
+    if (s == NULL)
+        return NULL;
+    memcpy(s, st->prefix, pl);
+    memcpy(s + pl, hex, sizeof hex);
+    json_t *r = json_string(s);
+    free(s);
+    return r;
+}
+
+/* ---- finding and replacing names ---------------------------------------- */
+
+/* names: object name -> pseudonym (JSON strings). */
+static void remember(const anon_state *st, json_t *names, const char *name)
+{
+    if (name == NULL || strlen(name) < 2 || json_object_get(names, name))
+        return;
+    json_t *p = pseudonym(st, name, strlen(name));
+    if (p)
+        json_object_set_new(names, name, p);
+}
+
+static const char *const user_keys[] = {"user", "username", "author",
+                                        "sender", "from", NULL};
+
+/* Collect the users of object content (and of their nested objects). */
+static void collect_content_users(const anon_state *st, json_t *names,
+                                  json_t *content)
+{
+    if (!json_is_object(content))
+        return;
+    for (int i = 0; user_keys[i]; i++) {
+        json_t *u = json_object_get(content, user_keys[i]);
+        if (json_is_string(u))
+            remember(st, names, json_string_value(u));
+        else if (json_is_object(u)) {
+            remember(st, names, synth_str(u, "name"));
+            remember(st, names, synth_str(u, "username"));
+            remember(st, names, synth_str(u, "id"));
+        }
+    }
+}
+
+static int word_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Is s[at..at+n) a whole word of s (a name inside "same" is not "sam")? */
+static int whole_word(const char *s, const char *at, size_t n)
+{
+    return (at == s || !word_char(at[-1]) || !word_char(at[0])) &&
+           (!word_char(at[n]) || !word_char(at[n - 1]));
+}
+
+/* Replace every whole-word occurrence of the known names in s, longest
+ * first so a name inside a longer one is not split.  Returns a new string
+ * (malloc'd) or NULL when nothing changed. */
+static char *replace_names(const char *s, json_t *order, json_t *names,
+                           long long *mentions)
+{
+    char *cur = NULL;
+    size_t i;
+    json_t *name;
+    json_array_foreach(order, i, name) {
+        const char *src = cur ? cur : s;
+        const char *from = json_string_value(name);
+        size_t fl = json_string_length(name);
+        const char *to = json_string_value(json_object_get(names, from));
+        size_t tl = strlen(to), count = 0;
+        for (const char *p = strstr(src, from); p; p = strstr(p + 1, from))
+            count++;
+        if (count == 0)
+            continue;
+        char *out = malloc(strlen(src) + count * tl + 1), *o = out;
+        if (out == NULL)
+            return cur; /* keep what was replaced so far */
+        const char *p = src, *q;
+        size_t done = 0;
+        while ((q = strstr(p, from)) != NULL) {
+            size_t take = whole_word(src, q, fl) ? fl : 1;
+            memcpy(o, p, (size_t)(q - p));
+            o += q - p;
+            if (take == fl) {
+                memcpy(o, to, tl);
+                o += tl;
+                done++;
+            } else {
+                *o++ = *q;
+            }
+            p = q + take;
+        }
+        strcpy(o, p);
+        if (done == 0) {
+            free(out);
+            continue;
+        }
+        *mentions += (long long)done;
+        free(cur);
+        cur = out;
+    }
+    return cur;
+}
+
+static void replace_in(json_t *v, json_t *order, json_t *names,
+                       long long *mentions, int skip_ids)
+{
+    size_t i;
+    const char *k;
+    json_t *x;
+    if (json_is_string(v)) {
+        char *r = replace_names(json_string_value(v), order, names, mentions);
+        if (r)
+            json_string_set(v, r);
+        free(r);
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, x) replace_in(x, order, names, mentions, skip_ids);
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, k, x) {
+            if (!(skip_ids && strcmp(k, "id") == 0))
+                replace_in(x, order, names, mentions, skip_ids);
+        }
+    }
+}
+
+/* Collect matches of user_patterns in every string of v. */
+static void collect_pattern_users(const anon_state *st, json_t *names,
+                                  json_t *v, pcre2_match_data *md)
+{
+    size_t i;
+    const char *k;
+    json_t *x;
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v);
+        for (size_t p = 0; p < st->npatterns; p++) {
+            size_t at = 0;
+            while (at < n && pcre2_match(st->patterns[p], (PCRE2_SPTR)s, n, at,
+                                         PCRE2_NO_UTF_CHECK, md, NULL) >= 0) {
+                PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+                if (ov[1] > ov[0]) {
+                    char *name = strndup(s + ov[0], ov[1] - ov[0]);
+                    remember(st, names, name);
+                    free(name);
+                    at = ov[1];
+                } else {
+                    at = ov[1] + 1;
+                }
+            }
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, x) collect_pattern_users(st, names, x, md);
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, k, x) collect_pattern_users(st, names, x, md);
+    }
+}
+
+static int by_length_desc(const void *a, const void *b)
+{
+    size_t la = json_string_length(*(json_t *const *)a);
+    size_t lb = json_string_length(*(json_t *const *)b);
+    return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+static int context_type_selected(const anon_state *st, const char *type)
+{
+    size_t i;
+    json_t *g;
+    json_array_foreach(st->context_types, i, g) {
+        if (type && fnmatch(json_string_value(g), type, 0) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int anon_session(void *instance, synth_ctx *ctx, json_t *session)
+{
+    const anon_state *st = instance;
+    if (!st->enabled)
+        return SYNTH_OK;
+    json_t *names = json_object();
+    /* 1. who: the context id's key, content users, pattern matches */
+    const char *sid = synth_str(session, "id");
+    const char *type = synth_str(session, "type");
+    const char *colon = sid ? strchr(sid, ':') : NULL;
+    char *new_id = NULL;
+    if (colon && colon[1] && context_type_selected(st, type)) {
+        remember(st, names, colon + 1);
+        json_t *p = json_object_get(names, colon + 1);
+        size_t tl = (size_t)(colon - sid) + 1;
+        new_id = malloc(tl + json_string_length(p) + 1);
+        if (new_id) {
+            memcpy(new_id, sid, tl);
+            strcpy(new_id + tl, json_string_value(p));
+        }
+    }
+    size_t i;
+    json_t *turn;
+    json_array_foreach(json_object_get(session, "turns"), i, turn) {
+        json_t *in = json_object_get(turn, "input");
+        remember(st, names, synth_str(in, "user"));
+        collect_content_users(st, names, json_object_get(in, "content"));
+    }
+    if (st->npatterns) {
+        pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+        if (md == NULL) {
+            json_decref(names);
+            free(new_id);
+            return host->error(ctx, SYNTH_ENOMEM, "out of memory");
+        }
+        collect_pattern_users(st, names, session, md);
+        pcre2_match_data_free(md);
+    }
+    /* 2. replace every occurrence, longest names first */
+    json_t *order = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(names, k, v) json_array_append_new(order, json_string(k));
+    size_t n = json_array_size(order);
+    json_t **sorted = malloc((n + 1) * sizeof *sorted);
+    for (i = 0; sorted && i < n; i++)
+        sorted[i] = json_array_get(order, i);
+    if (sorted && n > 1)
+        qsort(sorted, n, sizeof *sorted, by_length_desc);
+    json_t *ordered = json_array();
+    for (i = 0; sorted && i < n; i++)
+        json_array_append(ordered, sorted[i]);
+    free(sorted);
+    long long mentions = 0;
+    replace_in(session, ordered, names, &mentions, 1);
+    if (new_id)
+        json_object_set_new(session, "id", json_string(new_id));
+    host->count(ctx, "pseudonymized.users", (long long)json_object_size(names));
+    host->count(ctx, "pseudonymized.mentions", mentions);
+    json_t *tally = json_object_get(session, "redacted");
+    if (!json_is_object(tally)) {
+        tally = json_object();
+        json_object_set_new(session, "redacted", tally);
+    }
+    json_object_set_new(tally, "user",
+                        json_integer(json_integer_value(json_object_get(
+                                         tally, "user")) +
+                                     mentions + (new_id != NULL)));
+    free(new_id);
+    json_decref(ordered);
+    json_decref(order);
+    json_decref(names);
+    return SYNTH_OK;
+}
+
+static const synth_plugin anon_plugin = {
+    SYNTH_PLUGIN_HEADER,
+    .kind = SYNTH_KIND_PRIVACY,
+    .name = "pseudonymize",
+    .version = "1.0.0",
+    .description = "replaces user names and ids with keyed pseudonyms "
+                   "(BLAKE2b), the same in every run with the same key",
+    .options = anon_options,
+    .create = anon_create,
+    .destroy = anon_destroy,
+    .session = anon_session,
+};
+
+SYNTH_PLUGIN_ENTRY(anon_plugin, host)

@@ -46,7 +46,7 @@ PLUGINS     = $(PLUGIN_DIRS:plugins/%=$(BUILD)/plugins/%.so)
 
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-INTEG_BIN = $(BUILD)/tests/integration $(BUILD)/tests/formats
+INTEG_BIN = $(BUILD)/tests/integration $(BUILD)/tests/formats $(BUILD)/tests/privacy
 INSTALL_BIN = $(BUILD)/tests/install
 TESTUTIL  = $(BUILD)/tests/testutil.o $(BUILD)/tests/oracle.o
 
@@ -170,7 +170,8 @@ demo:
 
 valgrind: $(HOST) $(PLUGINS)
 	rm -rf $(BUILD)/valgrind-out
-	valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	SYNTH_NO_JIT=1 valgrind --error-exitcode=99 --leak-check=full \
+	    --errors-for-leak-kinds=definite,indirect \
 	    $(HOST) -q -c conf/synth.conf -o $(BUILD)/valgrind-out
 
 clean:

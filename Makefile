@@ -32,7 +32,7 @@ CFLAGS  ?= -O2 -g
 BASECFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP
 # The core sees its own headers; a plugin sees only sdk/ and jansson.
 ALLCFLAGS = $(BASECFLAGS) -Isdk -Icore $(DEPCFLAGS)
-LDLIBS   = $(DEPLIBS) -ldl -lpthread
+LDLIBS   = $(DEPLIBS) -ldl -lpthread -lm
 PLUGIN_INC ?= -Isdk
 PLUGIN_CFLAGS = $(BASECFLAGS) $(PLUGIN_INC) -fPIC -fvisibility=hidden -shared
 

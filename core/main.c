@@ -3,15 +3,18 @@
  *
  *   synthhost -c FILE [-i FILE|-]... [-o DIR] [-p DIR] [-q]
  *   synthhost plugins [-c FILE] [-p DIR] [NAME]
+ *   synthhost analyze [-c FILE] [-p DIR] [--html FILE] [-q] FILE...
  *   synthhost --help | --version
  *
  * Exit codes: 0 ok, 1 runtime error, 2 usage or config error.
  */
 #include "alloc.h"
+#include "analyze.h"
 #include "config.h"
 #include "log.h"
 #include "pipeline.h"
 #include "plugin.h"
+#include "report.h"
 #include "stop.h"
 #include "version.h"
 
@@ -27,6 +30,7 @@ static void usage(FILE *out)
 {
     fputs("usage: synthhost -c FILE [-i FILE|-]... [-o DIR] [-p DIR] [-q]\n"
           "       synthhost plugins [-c FILE] [-p DIR] [NAME]\n"
+          "       synthhost analyze [-c FILE] [-p DIR] [--html FILE] FILE...\n"
           "       synthhost --help | --version\n"
           "\n"
           "Turns AI agent reasoning logs (JSONL) into training datasets, one\n"
@@ -47,6 +51,9 @@ static void usage(FILE *out)
           "\n"
           "  plugins [NAME]      list the plugins found (or one), with their\n"
           "                      kind, version, ABI, path and options\n"
+          "  analyze FILE...     score dataset files (any JSONL, ours or not)\n"
+          "                      and print the analysis as JSON on stdout\n"
+          "      --html FILE     also write a self-contained HTML report\n"
           "\n"
           "Exit status: 0 ok, 1 runtime error, 2 usage or config error.\n",
           out);
@@ -80,6 +87,7 @@ typedef struct cli {
     const char *config;
     const char *output;
     const char *plugins;
+    const char *html;     /* analyze --html */
     char **inputs;        /* owned array, borrowed strings */
     size_t ninputs;
     int quiet;
@@ -97,6 +105,7 @@ static int parse_args(int argc, char **argv, cli *c, int *done)
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
+        {"html", required_argument, 0, 'H'},
         {0, 0, 0, 0}};
     int ch;
     opterr = 0;
@@ -107,6 +116,7 @@ static int parse_args(int argc, char **argv, cli *c, int *done)
         case 'o': c->output = optarg; break;
         case 'p': c->plugins = optarg; break;
         case 'q': c->quiet = 1; break;
+        case 'H': c->html = optarg; break;
         case 'i':
             c->inputs = core_realloc(c->inputs,
                                      (c->ninputs + 1) * sizeof *c->inputs);
@@ -240,6 +250,77 @@ static int cmd_plugins(int argc, char **argv)
     return rc == SYNTH_OK ? 0 : EXIT_USAGE;
 }
 
+/* One line per headline number, for people (stderr). */
+static void analysis_summary(json_t *r)
+{
+    core_note("analysis: overall %.2f (quality %.2f, completeness %.2f, "
+              "diversity %.2f, consistency %.2f) over %lld records",
+              json_number_value(json_object_get(r, "overallScore")),
+              json_number_value(json_object_get(r, "quality")),
+              json_number_value(json_object_get(r, "completeness")),
+              json_number_value(json_object_get(r, "diversity")),
+              json_number_value(json_object_get(r, "consistency")),
+              (long long)json_integer_value(json_object_get(r, "records")));
+    core_strbuf b = {0};
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(r, "byFormat"), k, v)
+        core_strbuf_printf(&b, "%s%s %.2f", b.len ? ", " : "", k,
+                           json_number_value(v));
+    if (b.len)
+        core_note("by format: %s", b.data);
+    core_strbuf_reset(&b);
+    size_t i;
+    json_array_foreach(json_object_get(r, "issues"), i, v) {
+        if (i < 6)
+            core_strbuf_printf(
+                &b, "%s%s %lld", b.len ? ", " : "",
+                json_string_value(json_object_get(v, "code")),
+                (long long)json_integer_value(json_object_get(v, "count")));
+    }
+    if (b.len)
+        core_note("top issues: %s", b.data);
+    core_strbuf_free(&b);
+}
+
+static int cmd_analyze(int argc, char **argv)
+{
+    cli c = {0};
+    int done = 0;
+    int rc = parse_args(argc, argv, &c, &done);
+    core_free(c.inputs);
+    if (rc != SYNTH_OK || done)
+        return rc != SYNTH_OK ? EXIT_USAGE : 0;
+    core_log_quiet = c.quiet;
+    if (optind >= argc) {
+        core_error("analyze: name the dataset files (see synthhost --help)");
+        return EXIT_USAGE;
+    }
+    core_config cfg;
+    if (load_config(&c, &cfg) != SYNTH_OK) {
+        core_config_free(&cfg);
+        return EXIT_USAGE;
+    }
+    core_analyze_opts o = {argv + optind, (size_t)(argc - optind), &cfg};
+    json_t *report = NULL;
+    rc = core_analyze(&o, &report);
+    int status = rc == SYNTH_OK ? 0 : rc == SYNTH_ECONFIG ? EXIT_USAGE
+                                                          : EXIT_RUNTIME;
+    if (report) {
+        char *text = json_dumps(report, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+        puts(text);
+        free(text);
+        analysis_summary(report);
+        if (c.html && core_report_write(report, c.html) != SYNTH_OK)
+            status = EXIT_RUNTIME;
+        else if (c.html)
+            core_note("report: %s", c.html);
+    }
+    json_decref(report);
+    core_config_free(&cfg);
+    return status;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     cli c = {0};
@@ -301,5 +382,7 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "plugins") == 0)
         return cmd_plugins(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "analyze") == 0)
+        return cmd_analyze(argc - 1, argv + 1);
     return cmd_run(argc, argv);
 }

@@ -62,7 +62,7 @@ int core_pipeline_open(core_pipeline *p, core_config *cfg)
 {
     memset(p, 0, sizeof *p);
     p->cfg = cfg;
-    core_counters_init(&p->counters);
+    core_metrics_init(&p->counters);
     p->drops = json_object();
     core_strbuf why = {0};
     if (core_registry_load(&p->reg, cfg->plugin_dir, 1, &why) != SYNTH_OK) {
@@ -101,6 +101,8 @@ int core_pipeline_open(core_pipeline *p, core_config *cfg)
     for (size_t f = 0; f < p->formatters.n; f++)
         p->formatters.v[f]->scorers = &p->scorers;
     p->records = core_calloc(p->formatters.n + 1, sizeof *p->records);
+    p->scored = core_calloc(p->formatters.n + 1, sizeof *p->scored);
+    p->score_sum = core_calloc(p->formatters.n + 1, sizeof *p->score_sum);
     return cfg->errors ? SYNTH_ECONFIG : SYNTH_OK;
 }
 
@@ -188,10 +190,15 @@ static void finish_record(core_pipeline *p, size_t f, core_record *rec,
         if (rec->lineage)
             json_object_set(meta, "lineage", rec->lineage);
     }
-    if (core_writer_put(&p->writers[f], rec->json, meta) != SYNTH_OK)
+    if (core_writer_put(&p->writers[f], rec->json, meta) != SYNTH_OK) {
         p->io_error = 1;
-    else
+    } else {
         p->records[f]++;
+        if (rec->scores) {
+            p->scored[f]++;
+            p->score_sum[f] += rec->score_sum / rec->scores;
+        }
+    }
     json_decref(meta);
 }
 
@@ -364,13 +371,36 @@ void core_pipeline_summary(const core_pipeline *p)
         json_object_foreach(p->drops, k, v)
             core_note("  %s: %lld", k, (long long)json_integer_value(v));
     }
+    /* Counters grouped by their first dotted part: "redacted: email 48,
+     * phone 38". */
+    json_t *groups = json_object();
     const char *k;
     json_t *v;
-    json_object_foreach(p->counters.values, k, v)
-        core_note("counter %s: %lld", k, (long long)json_integer_value(v));
+    json_object_foreach(p->counters.values, k, v) {
+        const char *dot = strchr(k, '.');
+        char *group = dot ? core_strndup(k, (size_t)(dot - k)) : core_strdup(k);
+        json_t *line = json_object_get(groups, group);
+        if (line == NULL) {
+            line = json_string("");
+            json_object_set_new(groups, group, line);
+        }
+        core_strbuf b = {0};
+        core_strbuf_printf(&b, "%s%s%s %lld", json_string_value(line),
+                           json_string_length(line) ? ", " : "",
+                           dot ? dot + 1 : "", (long long)json_integer_value(v));
+        json_string_set(line, b.data);
+        core_strbuf_free(&b);
+        core_free(group);
+    }
+    json_object_foreach(groups, k, v) core_note("%s: %s", k, json_string_value(v));
+    json_decref(groups);
     for (size_t f = 0; f < p->formatters.n; f++) {
         const core_writer *w = p->writers ? &p->writers[f] : NULL;
-        if (w && w->path)
+        if (w && w->path && p->scored[f])
+            core_note("wrote %llu %s records (mean score %.3f) to %s",
+                      p->records[f], p->formatters.v[f]->plugin->desc.name,
+                      p->score_sum[f] / (double)p->scored[f], w->path);
+        else if (w && w->path)
             core_note("wrote %llu %s records to %s", p->records[f],
                       p->formatters.v[f]->plugin->desc.name, w->path);
     }
@@ -392,8 +422,10 @@ void core_pipeline_close(core_pipeline *p)
     stage_free(&p->formatters);
     stage_free(&p->scorers);
     core_registry_free(&p->reg);
-    core_counters_free(&p->counters);
+    core_metrics_free(&p->counters);
     core_free(p->records);
+    core_free(p->scored);
+    core_free(p->score_sum);
     json_decref(p->drops);
     memset(p, 0, sizeof *p);
 }

@@ -22,13 +22,15 @@ typedef struct core_input_stats {
 typedef struct core_pipeline {
     core_config *cfg;         /* borrowed */
     core_registry reg;
-    core_counters counters;
+    core_metrics counters;
     core_stage privacy, filters, formatters, scorers;
     core_writer *writers;     /* owned, parallel to formatters */
     core_sessionizer *sz;     /* owned */
     core_input_stats in;
     unsigned long long sessions_dropped, records_dropped, plugin_errors;
     unsigned long long *records;  /* owned, per formatter: records written */
+    unsigned long long *scored;   /* owned, per formatter: of them scored */
+    double *score_sum;            /* owned, per formatter: their scores */
     json_t *drops;            /* owned: drop reason -> count */
     int io_error;             /* a write failed */
 } core_pipeline;

@@ -540,18 +540,21 @@ int core_config_mentions(const core_plugin *p, const core_config *cfg)
 
 /* ---- instances ----------------------------------------------------------- */
 
-void core_counters_init(core_counters *c)
+void core_metrics_init(core_metrics *c)
 {
     pthread_mutex_init(&c->lock, NULL);
     c->values = json_object();
+    c->dists = core_map_new();
 }
 
-void core_counters_free(core_counters *c)
+void core_metrics_free(core_metrics *c)
 {
     if (c == NULL)
         return;
     json_decref(c->values);
     c->values = NULL;
+    core_map_free(c->dists, core_free);
+    c->dists = NULL;
     pthread_mutex_destroy(&c->lock);
 }
 
@@ -599,7 +602,7 @@ static void instance_set(core_instance *inst, size_t i,
 }
 
 int core_instance_new(const core_plugin *p, core_config *cfg,
-                      core_counters *counters, core_instance **out)
+                      core_metrics *counters, core_instance **out)
 {
     const synth_plugin *d = &p->desc;
     core_instance *inst = core_calloc(1, sizeof *inst);
@@ -935,12 +938,28 @@ static int host_count(synth_ctx *ctx, const char *name, long long delta)
 {
     if (ctx == NULL || name == NULL)
         return SYNTH_EINVAL;
-    core_counters *c = ctx->inst->counters;
+    core_metrics *c = ctx->inst->counters;
     pthread_mutex_lock(&c->lock);
     json_t *v = json_object_get(c->values, name);
     json_object_set_new(c->values, name,
                         json_integer((v ? json_integer_value(v) : 0) + delta));
     pthread_mutex_unlock(&c->lock);
+    return SYNTH_OK;
+}
+
+static int host_observe(synth_ctx *ctx, const char *name, double value)
+{
+    if (ctx == NULL || name == NULL || value != value)
+        return SYNTH_EINVAL;
+    core_metrics *m = ctx->inst->counters;
+    pthread_mutex_lock(&m->lock);
+    core_dist *d = core_map_get(m->dists, name);
+    if (d == NULL) {
+        d = core_calloc(1, sizeof *d);
+        core_map_put(m->dists, name, d);
+    }
+    core_dist_add(d, value);
+    pthread_mutex_unlock(&m->lock);
     return SYNTH_OK;
 }
 
@@ -972,6 +991,29 @@ int core_plugin_applies(const core_plugin *p, const char *format)
     return 0;
 }
 
+int core_score_record(const core_stage *scorers, const char *format,
+                      json_t *record, double *score, json_t **issues)
+{
+    core_record rec = {.format = format};
+    for (size_t i = 0; scorers && i < scorers->n; i++) {
+        if (!core_plugin_applies(scorers->v[i]->plugin, format))
+            continue;
+        synth_ctx sub;
+        core_ctx_init(&sub, scorers->v[i], CORE_CALL_RECORD);
+        sub.record = &rec;
+        core_instance_call(scorers->v[i], &sub, record);
+        core_ctx_release(&sub);
+    }
+    if (issues)
+        *issues = rec.issues ? rec.issues : json_array();
+    else
+        json_decref(rec.issues);
+    if (rec.scores == 0)
+        return SYNTH_ENOTFOUND;
+    *score = rec.score_sum / rec.scores;
+    return SYNTH_OK;
+}
+
 static int host_score_as(synth_ctx *ctx, const char *format, json_t *record,
                          double *out)
 {
@@ -980,22 +1022,7 @@ static int host_score_as(synth_ctx *ctx, const char *format, json_t *record,
         return SYNTH_ESTATE;
     if (format == NULL || !json_is_object(record) || out == NULL)
         return SYNTH_EINVAL;
-    const core_stage *st = ctx->inst->scorers;
-    core_record rec = {.format = format};
-    for (size_t i = 0; st && i < st->n; i++) {
-        if (!core_plugin_applies(st->v[i]->plugin, format))
-            continue;
-        synth_ctx sub;
-        core_ctx_init(&sub, st->v[i], CORE_CALL_RECORD);
-        sub.record = &rec;
-        core_instance_call(st->v[i], &sub, record);
-        core_ctx_release(&sub);
-    }
-    json_decref(rec.issues);
-    if (rec.scores == 0)
-        return SYNTH_ENOTFOUND;
-    *out = rec.score_sum / rec.scores;
-    return SYNTH_OK;
+    return core_score_record(ctx->inst->scorers, format, record, out, NULL);
 }
 
 const synth_host_api core_host_api = {
@@ -1020,4 +1047,5 @@ const synth_host_api core_host_api = {
     .record_format = host_record_format,
     .record_score = host_record_score,
     .score_as = host_score_as,
+    .observe = host_observe,
 };

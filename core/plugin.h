@@ -16,6 +16,8 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "map.h"
+#include "stats.h"
 #include "strbuf.h"
 #include "synth_plugin.h"
 
@@ -62,11 +64,13 @@ const char *core_kind_name(int kind);
 /* Return the option type's name ("bool"). */
 const char *core_option_type_name(int type);
 
-/* Counters plugins add to with host->count(); shared by all instances. */
-typedef struct core_counters {
+/* What plugins measure: counters (host->count) and distributions
+ * (host->observe), shared by all instances of a run. */
+typedef struct core_metrics {
     pthread_mutex_t lock;
-    json_t *values;       /* owned: name -> integer */
-} core_counters;
+    json_t *values;       /* owned: counter name -> integer */
+    core_map *dists;      /* owned: name -> core_dist* (owned) */
+} core_metrics;
 
 typedef struct core_instance core_instance;
 
@@ -84,7 +88,7 @@ struct core_instance {
     const config_setting_t **set; /* owned array parallel to the option
                                      table: the setting, or NULL */
     core_config *config;          /* borrowed, for error lines */
-    core_counters *counters;      /* borrowed */
+    core_metrics *counters;      /* borrowed */
     pthread_mutex_t lock;         /* serialises SYNTH_PLUGIN_SERIAL */
     unsigned long long errors;    /* failed callbacks */
     const core_stage *scorers;    /* borrowed: what host->score_as runs */
@@ -120,7 +124,7 @@ struct synth_ctx {
  * *out, or SYNTH_ECONFIG after reporting every problem with file and
  * line. */
 int core_instance_new(const core_plugin *p, core_config *cfg,
-                      core_counters *counters, core_instance **out);
+                      core_metrics *counters, core_instance **out);
 /* Destroy the plugin instance and free; NULL-safe. */
 void core_instance_free(core_instance *inst);
 /* Check the kind sections (capture, filters, privacy) and the plugins
@@ -141,7 +145,13 @@ void core_record_clear(core_record *rec);
  * the callback's code (SYNTH_OK when the callback is absent). */
 int core_instance_call(core_instance *inst, synth_ctx *ctx, json_t *arg);
 
-void core_counters_init(core_counters *c);
-void core_counters_free(core_counters *c);
+/* Set up / free the metrics of a run; free is NULL-safe. */
+/* Run the scorers of `scorers` that apply to format on record (borrowed).
+ * Returns SYNTH_OK and their mean in *score, or SYNTH_ENOTFOUND when none
+ * applies.  With issues, *issues gets a new array of the issues raised. */
+int core_score_record(const core_stage *scorers, const char *format,
+                      json_t *record, double *score, json_t **issues);
+void core_metrics_init(core_metrics *c);
+void core_metrics_free(core_metrics *c);
 
 #endif

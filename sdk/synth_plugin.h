@@ -305,6 +305,12 @@ typedef struct synth_host_api {
      * for a NULL or non-object record, SYNTH_ESTATE outside a formatter. */
     int (*score_as)(synth_ctx *ctx, const char *format, json_t *record,
                     double *out);
+    /* observe(): adds one value to a named distribution (e.g.
+     * "conversation.turns", "length.instruction-tuning"); the host keeps
+     * count, mean, median and p95 in constant memory and reports them in
+     * `synthhost analyze`.  Returns SYNTH_OK, SYNTH_EINVAL for a NULL name
+     * or a NaN value. */
+    int (*observe)(synth_ctx *ctx, const char *name, double value);
 } synth_host_api;
 
 /* ------------------------------------------------------------------ */
@@ -352,11 +358,17 @@ typedef struct synth_plugin {
      * formatters that hold records across sessions emit them now.
      * Returns as session().  May be NULL. */
     int (*flush)(void *instance, synth_ctx *ctx);
+    /* Formatters: the top-level field names of every record, NULL-
+     * terminated, in the order written.  `synthhost analyze` recognises a
+     * dataset file's format by them and measures completeness against
+     * them.  NULL: records have no fixed shape. */
+    const char *const *record_fields;
 } synth_plugin;
 
 /* Size of the whole 1.0 descriptor. */
 #define SYNTH_PLUGIN_SIZE_1_0 \
-    (offsetof(synth_plugin, flush) + sizeof(((synth_plugin *)0)->flush))
+    (offsetof(synth_plugin, record_fields) + \
+     sizeof(((synth_plugin *)0)->record_fields))
 /* The smallest struct_size the host accepts: the identity fields through
  * `name`.  Every later field is optional; those past struct_size are
  * treated as NULL/0 and never read. */

@@ -19,7 +19,7 @@ typedef struct {
     char *dir;
     core_registry reg;
     core_config cfg;
-    core_counters counters;
+    core_metrics counters;
 } fixture;
 
 static int setup(void **state)
@@ -29,7 +29,7 @@ static int setup(void **state)
     char *so = tu_fmt("%s/plugins/formatter-custom.so", tu_build());
     assert_int_equal(core_registry_add(&fx->reg, so), SYNTH_OK);
     free(so);
-    core_counters_init(&fx->counters);
+    core_metrics_init(&fx->counters);
     *state = fx;
     return 0;
 }
@@ -39,7 +39,7 @@ static int teardown(void **state)
     fixture *fx = *state;
     core_config_free(&fx->cfg);
     core_registry_free(&fx->reg);
-    core_counters_free(&fx->counters);
+    core_metrics_free(&fx->counters);
     tu_rmrf(fx->dir);
     free(fx->dir);
     free(fx);

@@ -147,7 +147,7 @@ typedef struct {
     char *dir;
     core_config cfg;
     core_registry reg;
-    core_counters counters;
+    core_metrics counters;
 } fixture;
 
 /* Load one test plugin variant into a fresh fixture. */
@@ -158,7 +158,7 @@ static int fx_open(void **state, const char *file)
     char *path = plugin_path(file);
     assert_int_equal(core_registry_add(&fx->reg, path), SYNTH_OK);
     free(path);
-    core_counters_init(&fx->counters);
+    core_metrics_init(&fx->counters);
     *state = fx;
     return 0;
 }
@@ -175,7 +175,7 @@ static int fx_teardown(void **state)
     fixture *fx = *state;
     core_config_free(&fx->cfg);
     core_registry_free(&fx->reg);
-    core_counters_free(&fx->counters);
+    core_metrics_free(&fx->counters);
     tu_rmrf(fx->dir);
     free(fx->dir);
     free(fx);

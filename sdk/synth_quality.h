@@ -1,0 +1,357 @@
+/*
+ * synth_quality.h -- header-only helpers for scorer plugins: a score that
+ * problems multiply down, the text checks every format shares (empty,
+ * too short, refusal, error text leaking into an answer, echo of the
+ * prompt, U+FFFD, residual personal data) and an exact-duplicate set.
+ * Issue codes are stable: scripts and the HTML report key on them.
+ *
+ * Optional, like synth_session.h: inlined into the plugin, no ABI.
+ */
+#ifndef SYNTH_QUALITY_H
+#define SYNTH_QUALITY_H
+
+#include <ctype.h>
+#include <pthread.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "synth_plugin.h"
+
+/* ---- the score ---------------------------------------------------------- */
+
+typedef struct synth_q {
+    const synth_host_api *host;  /* borrowed */
+    synth_ctx *ctx;              /* borrowed: the record() call */
+    double score;                /* starts at 1 */
+} synth_q;
+
+static inline void synth_q_init(synth_q *q, const synth_host_api *host,
+                                synth_ctx *ctx)
+{
+    q->host = host;
+    q->ctx = ctx;
+    q->score = 1.0;
+}
+
+/* Record a problem: the score is multiplied by factor (0..1) and the issue
+ * (stable snake_case code, printf message) is attached to the record. */
+static inline void synth_q_issue(synth_q *q, double factor, const char *code,
+                                 const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static inline void synth_q_issue(synth_q *q, double factor, const char *code,
+                                 const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    q->score *= factor;
+    q->host->issue(q->ctx, code, "%s", msg);
+}
+
+/* Hand the score to the host.  Returns what host->score returns. */
+static inline int synth_q_finish(synth_q *q)
+{
+    double s = q->score < 0 ? 0 : q->score > 1 ? 1 : q->score;
+    return q->host->score(q->ctx, s);
+}
+
+/* ---- text checks ---------------------------------------------------------- */
+
+/* Characters (code points) of a UTF-8 string. */
+static inline size_t synth_q_chars(const char *s)
+{
+    size_t n = 0;
+    for (; s && *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* Case-insensitive substring search (ASCII folding). */
+static inline int synth_q_contains(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; hay && *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] &&
+               tolower((unsigned char)hay[i]) ==
+                   tolower((unsigned char)needle[i]))
+            i++;
+        if (i == n)
+            return 1;
+    }
+    return 0;
+}
+
+static inline int synth_q_any(const char *text, const char *const *phrases)
+{
+    for (size_t i = 0; phrases[i]; i++)
+        if (synth_q_contains(text, phrases[i]))
+            return 1;
+    return 0;
+}
+
+/* Phrases of an answer that does not answer. */
+static const char *const synth_q_refusals[] = {
+    "i don't know", "i do not know", "i'm not sure how", "i am not sure how",
+    "i cannot help", "i can't help", "i'm unable to", "i am unable to",
+    "as an ai", "sorry, i can't", "sorry, i cannot", "i'm sorry, but i",
+    "i have no idea", NULL};
+
+/* Machinery that should never reach a user-facing answer. */
+static const char *const synth_q_error_texts[] = {
+    "traceback (most recent call last)", "exception:", "error:",
+    "notfounderror", "typeerror", "referenceerror", "parsingerror",
+    "[object object]", "undefined is not", "etimedout", "econnrefused",
+    "stack trace", "internal server error", NULL};
+
+/* Compare ignoring case and surrounding white space. */
+static inline int synth_q_same_text(const char *a, const char *b)
+{
+    while (*a && isspace((unsigned char)*a))
+        a++;
+    while (*b && isspace((unsigned char)*b))
+        b++;
+    size_t la = strlen(a), lb = strlen(b);
+    while (la && isspace((unsigned char)a[la - 1]))
+        la--;
+    while (lb && isspace((unsigned char)b[lb - 1]))
+        lb--;
+    if (la != lb)
+        return 0;
+    for (size_t i = 0; i < la; i++)
+        if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+            return 0;
+    return 1;
+}
+
+/* Check one text field: `field` names it in issue codes (empty_<field>,
+ * short_<field>).  prompt (may be NULL) is what an answer must not echo;
+ * answer != 0 turns on the checks for answers (refusal, error_leak, echo).
+ * Returns 0 when the text is missing or blank (later checks skipped), 1
+ * otherwise. */
+static inline int synth_q_text(synth_q *q, const char *field, const char *text,
+                               const char *prompt, size_t min_chars,
+                               int answer)
+{
+    char code[64];
+    const char *p = text;
+    while (p && *p && isspace((unsigned char)*p))
+        p++;
+    if (p == NULL || *p == '\0') {
+        snprintf(code, sizeof code, "empty_%s", field);
+        synth_q_issue(q, 0.1, code, "%s is %s", field,
+                      text ? "empty or white space" : "missing");
+        return 0;
+    }
+    size_t chars = synth_q_chars(text);
+    if (chars < min_chars) {
+        snprintf(code, sizeof code, "short_%s", field);
+        synth_q_issue(q, 0.7, code, "%s has %zu characters (fewer than %zu)",
+                      field, chars, min_chars);
+    }
+    if (strstr(text, "\xEF\xBF\xBD"))
+        synth_q_issue(q, 0.6, "replacement_char",
+                      "%s contains U+FFFD: text was not valid UTF-8", field);
+    if (!answer)
+        return 1;
+    if (synth_q_any(text, synth_q_refusals))
+        synth_q_issue(q, 0.4, "refusal", "%s declines or does not know",
+                      field);
+    if (synth_q_any(text, synth_q_error_texts))
+        synth_q_issue(q, 0.5, "error_leak",
+                      "%s shows error text to the user", field);
+    if (prompt && synth_q_same_text(text, prompt))
+        synth_q_issue(q, 0.2, "echo", "%s repeats the prompt", field);
+    return 1;
+}
+
+/* ---- residual personal data ------------------------------------------------ */
+
+/* What privacy should have removed: e-mail, phone, card, API key. */
+#define SYNTH_Q_PII_PATTERN                                              \
+    "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}|" \
+    "\\(?[0-9]{3}\\)?[ .-][0-9]{3}[ .-][0-9]{4}|"                        \
+    "[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{4}|"                      \
+    "sk-[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}"
+
+/* Compile the detector once (create).  Returns 0 on success. */
+static inline int synth_q_pii_init(regex_t *re)
+{
+    return regcomp(re, SYNTH_Q_PII_PATTERN, REG_EXTENDED | REG_NOSUB);
+}
+
+/* Raise pii_residual when any string inside v looks like personal data. */
+static inline int synth_q_pii_scan(const regex_t *re, json_t *v)
+{
+    size_t i;
+    const char *k;
+    json_t *x;
+    if (json_is_string(v))
+        return regexec(re, json_string_value(v), 0, NULL, 0) == 0;
+    if (json_is_array(v))
+        json_array_foreach(v, i, x) if (synth_q_pii_scan(re, x)) return 1;
+    if (json_is_object(v))
+        json_object_foreach(v, k, x) if (synth_q_pii_scan(re, x)) return 1;
+    return 0;
+}
+
+static inline void synth_q_pii(synth_q *q, const regex_t *re, json_t *record)
+{
+    if (synth_q_pii_scan(re, record))
+        synth_q_issue(q, 0.3, "pii_residual",
+                      "looks like an e-mail, phone, card number or API key");
+}
+
+/* ---- exact duplicates ----------------------------------------------------------- */
+
+/* A bounded set of 64-bit record hashes, safe to share between threads.
+ * When it holds `cap` hashes it stops growing (later duplicates of unseen
+ * records go unnoticed), so memory stays bounded. */
+typedef struct synth_q_seen {
+    pthread_mutex_t lock;
+    uint64_t *slots;  /* owned; 0 = empty */
+    size_t cap, n;
+} synth_q_seen;
+
+static inline int synth_q_seen_init(synth_q_seen *s, size_t cap)
+{
+    size_t slots = 16;
+    while (slots < cap * 2)
+        slots *= 2;
+    s->slots = calloc(slots, sizeof *s->slots);
+    s->cap = slots;
+    s->n = 0;
+    pthread_mutex_init(&s->lock, NULL);
+    return s->slots ? 0 : -1;
+}
+
+static inline void synth_q_seen_free(synth_q_seen *s)
+{
+    free(s->slots);
+    s->slots = NULL;
+    pthread_mutex_destroy(&s->lock);
+}
+
+static inline uint64_t synth_q_hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h ? h : 1;
+}
+
+/* Returns 1 when the record (its compact JSON with sorted keys) was seen
+ * before, 0 when it is new (and remembers it while there is room). */
+static inline int synth_q_seen_add(synth_q_seen *s, json_t *record)
+{
+    char *text = json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS);
+    if (text == NULL)
+        return 0;
+    uint64_t h = synth_q_hash(text, strlen(text));
+    free(text);
+    int dup = 0;
+    pthread_mutex_lock(&s->lock);
+    size_t mask = s->cap - 1, i = (size_t)h & mask;
+    while (s->slots[i] != 0 && s->slots[i] != h)
+        i = (i + 1) & mask;
+    if (s->slots[i] == h)
+        dup = 1;
+    else if (s->n * 2 < s->cap) {
+        s->slots[i] = h;
+        s->n++;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return dup;
+}
+
+static inline void synth_q_duplicate(synth_q *q, synth_q_seen *seen,
+                                     json_t *record)
+{
+    if (synth_q_seen_add(seen, record))
+        synth_q_issue(q, 0.3, "duplicate",
+                      "the same record was already written");
+}
+
+/* ---- what every scorer instance holds ------------------------------------ */
+
+/* The options every scorer built on these helpers declares (put
+ * SYNTH_Q_OPTIONS first in its option table). */
+#define SYNTH_Q_OPTIONS                                                    \
+    {"min_chars", SYNTH_OPT_INT, 0, "20",                                  \
+     "answers shorter than this get short_<field>"},                      \
+    {"dedup_capacity", SYNTH_OPT_INT, 0, "1000000",                        \
+     "records remembered for duplicate detection (8 bytes each)"}
+
+typedef struct synth_q_base {
+    regex_t pii;          /* owned */
+    synth_q_seen seen;    /* owned */
+    long long min_chars;
+} synth_q_base;
+
+/* Read SYNTH_Q_OPTIONS and set up b.  Returns SYNTH_OK or an error
+ * already described through host->error/opt_error. */
+static inline int synth_q_base_create(const synth_host_api *host,
+                                      synth_ctx *ctx, synth_q_base *b)
+{
+    long long cap;
+    if (host->opt_int(ctx, "min_chars", &b->min_chars) != SYNTH_OK ||
+        host->opt_int(ctx, "dedup_capacity", &cap) != SYNTH_OK)
+        return host->error(ctx, SYNTH_EPLUGIN, "cannot read options");
+    if (cap < 1 || b->min_chars < 0)
+        return host->opt_error(ctx, cap < 1 ? "dedup_capacity" : "min_chars",
+                               -1, "must be positive");
+    if (synth_q_pii_init(&b->pii) != 0)
+        return host->error(ctx, SYNTH_EPLUGIN, "cannot compile the PII check");
+    if (synth_q_seen_init(&b->seen, (size_t)cap) != 0) {
+        regfree(&b->pii);
+        return host->error(ctx, SYNTH_ENOMEM, "out of memory");
+    }
+    return SYNTH_OK;
+}
+
+static inline void synth_q_base_destroy(synth_q_base *b)
+{
+    if (b == NULL)
+        return;
+    regfree(&b->pii);
+    synth_q_seen_free(&b->seen);
+}
+
+/* The checks every record gets: residual PII and duplicates. */
+static inline void synth_q_common(synth_q *q, synth_q_base *b, json_t *record)
+{
+    synth_q_pii(q, &b->pii, record);
+    synth_q_duplicate(q, &b->seen, record);
+}
+
+/* Define create/destroy for a scorer whose instance is a bare
+ * synth_q_base (most are). */
+#define SYNTH_Q_LIFECYCLE(prefix, host_var)                                \
+    static int prefix##_create(synth_ctx *ctx, void **instance)            \
+    {                                                                      \
+        synth_q_base *b = calloc(1, sizeof *b);                            \
+        if (b == NULL)                                                     \
+            return host_var->error(ctx, SYNTH_ENOMEM, "out of memory");    \
+        int rc = synth_q_base_create(host_var, ctx, b);                    \
+        if (rc != SYNTH_OK) {                                              \
+            free(b);                                                       \
+            return rc;                                                     \
+        }                                                                  \
+        *instance = b;                                                     \
+        return SYNTH_OK;                                                   \
+    }                                                                      \
+    static void prefix##_destroy(void *instance)                           \
+    {                                                                      \
+        synth_q_base_destroy(instance);                                    \
+        free(instance);                                                    \
+    }
+
+#endif

@@ -46,7 +46,8 @@ PLUGINS     = $(PLUGIN_DIRS:plugins/%=$(BUILD)/plugins/%.so)
 
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-INTEG_BIN = $(BUILD)/tests/integration $(BUILD)/tests/formats $(BUILD)/tests/privacy
+INTEG_BIN = $(BUILD)/tests/integration $(BUILD)/tests/formats $(BUILD)/tests/privacy \
+            $(BUILD)/tests/analyze
 INSTALL_BIN = $(BUILD)/tests/install
 TESTUTIL  = $(BUILD)/tests/testutil.o $(BUILD)/tests/oracle.o
 
@@ -173,6 +174,10 @@ valgrind: $(HOST) $(PLUGINS)
 	SYNTH_NO_JIT=1 valgrind --error-exitcode=99 --leak-check=full \
 	    --errors-for-leak-kinds=definite,indirect \
 	    $(HOST) -q -c conf/synth.conf -o $(BUILD)/valgrind-out
+	SYNTH_NO_JIT=1 valgrind --error-exitcode=99 --leak-check=full \
+	    --errors-for-leak-kinds=definite,indirect \
+	    $(HOST) analyze -q --html $(BUILD)/valgrind-out/report.html \
+	    $(BUILD)/valgrind-out/*.jsonl > /dev/null
 
 clean:
 	rm -rf build build-san synthetic-data

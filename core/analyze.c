@@ -246,7 +246,7 @@ static void measure(analysis *a, fmt_acc *f, json_t *record,
     f->records++;
     double score;
     json_t *issues = NULL;
-    if (core_score_record(&a->scorers, f->name, record, &score, &issues) ==
+    if (core_score_record(&a->scorers, f->name, record, 0, &score, &issues) ==
         SYNTH_OK) {
         f->scored++;
         f->score_sum += score;

@@ -934,10 +934,23 @@ static int host_issue(synth_ctx *ctx, const char *code, const char *fmt, ...)
     return SYNTH_OK;
 }
 
+/* Measurements made while scoring a probe would count it as written. */
+static int probing(const synth_ctx *ctx)
+{
+    return ctx->call == CORE_CALL_RECORD && ctx->record && ctx->record->probe;
+}
+
+static int host_is_probe(synth_ctx *ctx)
+{
+    return ctx != NULL && probing(ctx);
+}
+
 static int host_count(synth_ctx *ctx, const char *name, long long delta)
 {
     if (ctx == NULL || name == NULL)
         return SYNTH_EINVAL;
+    if (probing(ctx))
+        return SYNTH_OK;
     core_metrics *c = ctx->inst->counters;
     pthread_mutex_lock(&c->lock);
     json_t *v = json_object_get(c->values, name);
@@ -951,6 +964,8 @@ static int host_observe(synth_ctx *ctx, const char *name, double value)
 {
     if (ctx == NULL || name == NULL || value != value)
         return SYNTH_EINVAL;
+    if (probing(ctx))
+        return SYNTH_OK;
     core_metrics *m = ctx->inst->counters;
     pthread_mutex_lock(&m->lock);
     core_dist *d = core_map_get(m->dists, name);
@@ -992,9 +1007,10 @@ int core_plugin_applies(const core_plugin *p, const char *format)
 }
 
 int core_score_record(const core_stage *scorers, const char *format,
-                      json_t *record, double *score, json_t **issues)
+                      json_t *record, int probe, double *score,
+                      json_t **issues)
 {
-    core_record rec = {.format = format};
+    core_record rec = {.format = format, .probe = probe};
     for (size_t i = 0; scorers && i < scorers->n; i++) {
         if (!core_plugin_applies(scorers->v[i]->plugin, format))
             continue;
@@ -1022,7 +1038,7 @@ static int host_score_as(synth_ctx *ctx, const char *format, json_t *record,
         return SYNTH_ESTATE;
     if (format == NULL || !json_is_object(record) || out == NULL)
         return SYNTH_EINVAL;
-    return core_score_record(ctx->inst->scorers, format, record, out, NULL);
+    return core_score_record(ctx->inst->scorers, format, record, 1, out, NULL);
 }
 
 const synth_host_api core_host_api = {
@@ -1048,4 +1064,5 @@ const synth_host_api core_host_api = {
     .record_score = host_record_score,
     .score_as = host_score_as,
     .observe = host_observe,
+    .is_probe = host_is_probe,
 };

@@ -102,6 +102,7 @@ typedef struct core_record {
     double score_sum;
     int scores;           /* scorers that scored it */
     const char *format;   /* borrowed: the formatter's name */
+    int probe;            /* a candidate scored for score_as, not written */
 } core_record;
 
 enum { CORE_CALL_CREATE = 1, CORE_CALL_SESSION, CORE_CALL_RECORD,
@@ -146,11 +147,13 @@ void core_record_clear(core_record *rec);
 int core_instance_call(core_instance *inst, synth_ctx *ctx, json_t *arg);
 
 /* Set up / free the metrics of a run; free is NULL-safe. */
-/* Run the scorers of `scorers` that apply to format on record (borrowed).
+/* Run the scorers of `scorers` that apply to format on record (borrowed);
+ * probe marks a candidate that will not be written (see is_probe).
  * Returns SYNTH_OK and their mean in *score, or SYNTH_ENOTFOUND when none
  * applies.  With issues, *issues gets a new array of the issues raised. */
 int core_score_record(const core_stage *scorers, const char *format,
-                      json_t *record, double *score, json_t **issues);
+                      json_t *record, int probe, double *score,
+                      json_t **issues);
 void core_metrics_init(core_metrics *c);
 void core_metrics_free(core_metrics *c);
 

@@ -10,10 +10,17 @@ echo "== synthhost -c conf/synth.conf   (examples/agent-log.jsonl -> synthetic-d
 "$host" -c conf/synth.conf 2>"$log" || { cat "$log"; exit 1; }
 cat "$log"
 echo
-# "synthhost: wrote N <format> records to <path>"
-sed -n 's/^synthhost: wrote \([0-9]*\) \([^ ]*\) records to \(.*\)$/\1 \2 \3/p' "$log" |
-while read -r n format path; do
+# "synthhost: wrote N <format> records (mean score S) to <path>"
+paths=""
+for line in $(sed -n 's/^synthhost: wrote \([0-9]*\) \([^ ]*\) records.* to \(.*\)$/\1|\2|\3/p' "$log"); do
+    n=${line%%|*}; rest=${line#*|}; format=${rest%%|*}; path=${rest#*|}
     echo "== $format: $n records in $path; the first one:"
     head -n 1 "$path" | cut -c 1-400
     echo
+    paths="$paths $path"
 done
+
+echo "== synthhost analyze --html synthetic-data/report.html ..."
+# shellcheck disable=SC2086
+"$host" analyze --html synthetic-data/report.html $paths > synthetic-data/analysis.json
+echo "   (the full analysis is in synthetic-data/analysis.json)"

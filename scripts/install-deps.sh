@@ -2,12 +2,13 @@
 # install-deps.sh -- install the Debian packages synthhost needs to build
 # and test, only those that are missing.  Used by `make demo` and .ci/run.
 #   scripts/install-deps.sh          build + test dependencies
-#   scripts/install-deps.sh --ci     also the tools CI runs (valgrind)
+#   scripts/install-deps.sh --ci     also the tools CI runs (valgrind, and
+#                                    chromium for the HTML report test)
 set -eu
 
 pkgs="gcc make pkg-config libc6-dev libjansson-dev libconfig-dev \
 libpcre2-dev libcmocka-dev libsodium-dev"
-[ "${1:-}" = "--ci" ] && pkgs="$pkgs valgrind"
+[ "${1:-}" = "--ci" ] && pkgs="$pkgs valgrind chromium"
 
 missing=""
 for p in $pkgs; do

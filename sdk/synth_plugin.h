@@ -311,6 +311,11 @@ typedef struct synth_host_api {
      * `synthhost analyze`.  Returns SYNTH_OK, SYNTH_EINVAL for a NULL name
      * or a NaN value. */
     int (*observe)(synth_ctx *ctx, const char *name, double value);
+    /* In record(): 1 when the record is a candidate a formatter asked to
+     * have scored (score_as), not one that will be written: a scorer must
+     * not remember it (e.g. for duplicate detection).  0 otherwise.  The
+     * host ignores count() and observe() during such calls. */
+    int (*is_probe)(synth_ctx *ctx);
 } synth_host_api;
 
 /* ------------------------------------------------------------------ */

@@ -275,6 +275,10 @@ static inline int synth_q_seen_add(synth_q_seen *s, json_t *record)
 static inline void synth_q_duplicate(synth_q *q, synth_q_seen *seen,
                                      json_t *record)
 {
+    /* a candidate scored for a formatter is not written: not remembered */
+    if (SYNTH_HAS_FIELD(q->host, synth_host_api, is_probe) &&
+        q->host->is_probe(q->ctx))
+        return;
     if (synth_q_seen_add(seen, record))
         synth_q_issue(q, 0.3, "duplicate",
                       "the same record was already written");

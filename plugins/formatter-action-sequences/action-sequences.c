@@ -82,6 +82,8 @@ static int as_session(void *instance, synth_ctx *ctx, json_t *session)
     return SYNTH_OK;
 }
 
+static const char *const record_fields[] = {"situation", "actions", "outcome", NULL};
+
 static const synth_plugin as_plugin = {
     SYNTH_PLUGIN_HEADER,
     .kind = SYNTH_KIND_FORMATTER,
@@ -93,6 +95,7 @@ static const synth_plugin as_plugin = {
     .create = as_create,
     .destroy = as_destroy,
     .session = as_session,
+    .record_fields = record_fields,
 };
 
 SYNTH_PLUGIN_ENTRY(as_plugin, host)

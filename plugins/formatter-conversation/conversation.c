@@ -79,6 +79,8 @@ static int conv_session(void *instance, synth_ctx *ctx, json_t *session)
     return synth_emit_built(host, ctx, record, lineage);
 }
 
+static const char *const record_fields[] = {"messages", "summary", NULL};
+
 static const synth_plugin conv_plugin = {
     SYNTH_PLUGIN_HEADER,
     .kind = SYNTH_KIND_FORMATTER,
@@ -90,6 +92,7 @@ static const synth_plugin conv_plugin = {
     .create = conv_create,
     .destroy = conv_destroy,
     .session = conv_session,
+    .record_fields = record_fields,
 };
 
 SYNTH_PLUGIN_ENTRY(conv_plugin, host)

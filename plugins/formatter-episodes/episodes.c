@@ -166,6 +166,9 @@ static int ep_session(void *instance, synth_ctx *ctx, json_t *session)
                                   (json_int_t)json_array_size(turns)));
 }
 
+static const char *const record_fields[] = {"episodeId", "observation", "thoughts", "actions",
+                                          "result", "success", "duration", NULL};
+
 static const synth_plugin ep_plugin = {
     SYNTH_PLUGIN_HEADER,
     .kind = SYNTH_KIND_FORMATTER,
@@ -177,6 +180,7 @@ static const synth_plugin ep_plugin = {
     .create = ep_create,
     .destroy = ep_destroy,
     .session = ep_session,
+    .record_fields = record_fields,
 };
 
 SYNTH_PLUGIN_ENTRY(ep_plugin, host)

@@ -336,6 +336,9 @@ static int grpo_flush(void *instance, synth_ctx *ctx)
     return SYNTH_OK;
 }
 
+static const char *const record_fields[] = {"prompt", "responses", "system", "context",
+                                          "comparisons", NULL};
+
 static const synth_plugin grpo_plugin = {
     SYNTH_PLUGIN_HEADER,
     .kind = SYNTH_KIND_FORMATTER,
@@ -349,6 +352,7 @@ static const synth_plugin grpo_plugin = {
     .destroy = grpo_destroy,
     .session = grpo_session,
     .flush = grpo_flush,
+    .record_fields = record_fields,
 };
 
 SYNTH_PLUGIN_ENTRY(grpo_plugin, host)

@@ -77,6 +77,8 @@ static int it_session(void *instance, synth_ctx *ctx, json_t *session)
     return SYNTH_OK;
 }
 
+static const char *const record_fields[] = {"instruction", "response", "system", "context", NULL};
+
 static const synth_plugin it_plugin = {
     SYNTH_PLUGIN_HEADER,
     .kind = SYNTH_KIND_FORMATTER,
@@ -88,6 +90,7 @@ static const synth_plugin it_plugin = {
     .create = it_create,
     .destroy = it_destroy,
     .session = it_session,
+    .record_fields = record_fields,
 };
 
 SYNTH_PLUGIN_ENTRY(it_plugin, host)

@@ -158,6 +158,8 @@ static int rc_session(void *instance, synth_ctx *ctx, json_t *session)
     return SYNTH_OK;
 }
 
+static const char *const record_fields[] = {"problem", "reasoning", "conclusion", NULL};
+
 static const synth_plugin rc_plugin = {
     SYNTH_PLUGIN_HEADER,
     .kind = SYNTH_KIND_FORMATTER,
@@ -169,6 +171,7 @@ static const synth_plugin rc_plugin = {
     .create = rc_create,
     .destroy = rc_destroy,
     .session = rc_session,
+    .record_fields = record_fields,
 };
 
 SYNTH_PLUGIN_ENTRY(rc_plugin, host)

@@ -165,11 +165,13 @@ static void test_examples_out_of_tree(void **state)
         size_t k;
         json_t *issue;
         json_array_foreach(json_object_get(m, "issues"), k, issue) {
+            /* the bundled scorers raise theirs; ours says short_record */
+            if (strcmp(json_string_value(json_object_get(issue, "by")),
+                       "length") != 0)
+                continue;
             assert_string_equal(
                 json_string_value(json_object_get(issue, "code")),
                 "short_record");
-            assert_string_equal(json_string_value(json_object_get(issue, "by")),
-                                "length");
             short_seen++;
         }
     }

@@ -184,12 +184,28 @@ static char *all_output(const char *out)
     return acc;
 }
 
+/* A counter from the run summary, where "redacted.email" is printed as
+ * "synthhost: redacted: ..., email 48, ...". */
 static long long counter(const char *err, const char *name)
 {
-    char *key = tu_fmt("counter %s: ", name);
-    const char *p = strstr(err, key);
-    long long v = p ? atoll(p + strlen(key)) : 0;
-    free(key);
+    const char *dot = strchr(name, '.');
+    char *head = tu_fmt("synthhost: %.*s: ", (int)(dot - name), name);
+    const char *line = strstr(err, head);
+    long long v = 0;
+    if (line) {
+        const char *end = strchr(line, '\n');
+        const char *p = line + strlen(head);
+        size_t klen = strlen(dot + 1);
+        while (p && p < end) {
+            if (strncmp(p, dot + 1, klen) == 0 && p[klen] == ' ') {
+                v = atoll(p + klen + 1);
+                break;
+            }
+            p = strstr(p, ", ");
+            p = p ? p + 2 : NULL;
+        }
+    }
+    free(head);
     return v;
 }
 

@@ -76,7 +76,7 @@ static void run_file(const char *format, const char *path)
         double score = -1;
         json_t *issues = NULL;
         assert_int_equal(core_score_record(&scorers, format,
-                                           json_object_get(c, "record"),
+                                           json_object_get(c, "record"), 0,
                                            &score, &issues),
                          SYNTH_OK);
         double want = json_number_value(json_object_get(c, "score"));

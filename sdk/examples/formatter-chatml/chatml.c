@@ -83,6 +83,8 @@ static int chatml_session(void *instance, synth_ctx *ctx, json_t *session)
     return rc;
 }
 
+static const char *const record_fields[] = {"text", NULL};
+
 static const synth_plugin chatml_plugin = {
     SYNTH_PLUGIN_HEADER,
     .kind = SYNTH_KIND_FORMATTER,
@@ -92,6 +94,7 @@ static const synth_plugin chatml_plugin = {
     .options = chatml_options,
     .create = chatml_create,
     .session = chatml_session,
+    .record_fields = record_fields,
 };
 
 SYNTH_PLUGIN_ENTRY(chatml_plugin, host)

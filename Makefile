@@ -5,6 +5,7 @@
 #   make test       build and run every test
 #   make test SANITIZE=1   the same under AddressSanitizer + UBSan (build-san/)
 #   make valgrind   run the host on the example log under valgrind
+#   make bench      throughput and peak memory on generated 10 MB-1 GB logs
 #   make install    PREFIX=/usr/local DESTDIR=: host, plugins, SDK, man pages
 #   make uninstall
 #   make clean
@@ -164,6 +165,17 @@ uninstall:
 	rm -rf $(DESTDIR)$(SHAREDIR)
 	-rmdir $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(PREFIX)/lib/synthhost $(DESTDIR)$(INCDIR) 2>/dev/null
 
+# ---- benchmarks (reported, never asserted) --------------------------------
+$(BUILD)/genlog: bench/genlog.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASECFLAGS) $< -o $@
+$(BUILD)/floor: bench/floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASECFLAGS) $(DEPCFLAGS) $< -o $@ $(JANSSON_LIBS)
+
+bench: $(HOST) $(PLUGINS) $(BUILD)/genlog $(BUILD)/floor
+	@scripts/bench.sh $(BUILD)
+
 demo:
 	@scripts/install-deps.sh
 	@$(MAKE) --no-print-directory $(HOST) $(PLUGINS)
@@ -182,6 +194,6 @@ valgrind: $(HOST) $(PLUGINS)
 clean:
 	rm -rf build build-san synthetic-data
 
-.PHONY: all test demo valgrind clean install uninstall
+.PHONY: all test demo valgrind clean install uninstall bench
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

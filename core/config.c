@@ -15,7 +15,7 @@
 static const char *const top_keys[] = {
     "enabled", "input", "output_dir", "plugin_dir", "formats", "mode",
     "batch_size", "capture", "filters", "privacy", "plugins", "session",
-    "max_line_bytes", "sidecar", NULL};
+    "max_line_bytes", "sidecar", "skip_superseded", "threads", NULL};
 static const char *const session_keys[] = {"idle_gap_ms", "max_turns",
                                            "max_bytes", "max_open", NULL};
 
@@ -30,6 +30,8 @@ void core_config_defaults(core_config *c)
     c->limits.max_bytes = 16u << 20;
     c->limits.max_open = 1000;
     c->max_line_bytes = 64u << 20;
+    c->skip_superseded = 1;
+    c->threads = 2;
 }
 
 char *core_config_resolve(const char *base, const char *p)
@@ -278,6 +280,11 @@ static void load_key(core_config *c, config_setting_t *s)
         get_bool(c, s, &c->enabled);
     } else if (strcmp(name, "sidecar") == 0) {
         get_bool(c, s, &c->sidecar);
+    } else if (strcmp(name, "skip_superseded") == 0) {
+        get_bool(c, s, &c->skip_superseded);
+    } else if (strcmp(name, "threads") == 0) {
+        if (get_count(c, s, 1, &v))
+            c->threads = v > 2 ? 2 : (int)v;
     } else if (strcmp(name, "input") == 0) {
         get_strings(c, s, &c->inputs, &c->ninputs, c->dir);
     } else if (strcmp(name, "formats") == 0) {

@@ -31,6 +31,9 @@ typedef struct core_config {
     core_session_limits limits;   /* `session = {...}` */
     size_t max_line_bytes;    /* `max_line_bytes` */
     int sidecar;              /* `sidecar`: write <file>.meta lineage */
+    int skip_superseded;      /* `skip_superseded`: do not parse streamed
+                                 partials a later line replaces */
+    int threads;              /* `threads`: 1 inline, 2 a plugin thread */
     int errors;               /* config errors reported so far */
 } core_config;
 

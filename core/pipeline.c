@@ -4,14 +4,13 @@
 #include "alloc.h"
 #include "lines.h"
 #include "log.h"
+#include "feed.h"
 #include "reader.h"
 #include "stop.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
-
-/* Bad lines shown one by one before only counting them. */
-#define BAD_LINES_SHOWN 100
 
 static void stage_add(core_stage *s, core_instance *inst)
 {
@@ -217,15 +216,94 @@ static void run_formatter(core_pipeline *p, size_t f, json_t *session)
     core_ctx_release(&ctx);
 }
 
-static void on_session(json_t *session, core_close_reason why, void *user)
+/* Everything the plugins do with one closed session (stolen). */
+static void process_session(core_pipeline *p, json_t *session)
 {
-    core_pipeline *p = user;
-    (void)why;
     if (run_session_stage(p, &p->privacy, session) &&
         run_session_stage(p, &p->filters, session))
         for (size_t f = 0; f < p->formatters.n; f++)
             run_formatter(p, f, session);
     json_decref(session);
+}
+
+/* ---- the pipeline thread --------------------------------------------------
+ *
+ * With threads = 2 the reading thread reads, prescans and parses, and a
+ * second thread sessionizes, runs the plugins and writes.  Work crosses in
+ * a bounded queue of batches, one per window of lines (the only lock,
+ * taken once per window, never per event), in line order, and one thread
+ * applies them all: the output is the same, byte for byte, as with
+ * threads = 1. */
+
+#define QUEUE_BATCHES 8
+
+static void queue_push(core_pipeline *p, core_batch *b)
+{
+    pthread_mutex_lock(&p->qlock);
+    while (p->qn == QUEUE_BATCHES)
+        pthread_cond_wait(&p->qnot_full, &p->qlock);
+    p->queue[(p->qhead + p->qn) % QUEUE_BATCHES] = b;
+    p->qn++;
+    pthread_cond_signal(&p->qnot_empty);
+    pthread_mutex_unlock(&p->qlock);
+}
+
+/* The next batch, or NULL once the queue is closed and empty. */
+static core_batch *queue_pop(core_pipeline *p)
+{
+    pthread_mutex_lock(&p->qlock);
+    while (p->qn == 0 && !p->qclosed)
+        pthread_cond_wait(&p->qnot_empty, &p->qlock);
+    core_batch *b = NULL;
+    if (p->qn > 0) {
+        b = p->queue[p->qhead];
+        p->qhead = (p->qhead + 1) % QUEUE_BATCHES;
+        p->qn--;
+        pthread_cond_signal(&p->qnot_full);
+    }
+    pthread_mutex_unlock(&p->qlock);
+    return b;
+}
+
+static void queue_close(core_pipeline *p)
+{
+    pthread_mutex_lock(&p->qlock);
+    p->qclosed = 1;
+    pthread_cond_broadcast(&p->qnot_empty);
+    pthread_mutex_unlock(&p->qlock);
+}
+
+static void *pipeline_thread(void *arg)
+{
+    core_pipeline *p = arg;
+    core_batch *b;
+    while ((b = queue_pop(p)) != NULL) {
+        if (core_stop_requested)
+            core_batch_free(b); /* nothing will be published */
+        else
+            core_batch_apply(b, p->sz);
+    }
+    if (!core_stop_requested && !p->read_failed)
+        core_sessionizer_flush(p->sz);
+    return NULL;
+}
+
+/* Where the feed's batches go: straight into the sessionizer, or to the
+ * pipeline thread. */
+static void deliver(core_batch *b, void *user)
+{
+    core_pipeline *p = user;
+    if (p->threaded)
+        queue_push(p, b);
+    else
+        core_batch_apply(b, p->sz);
+}
+
+static void on_session(json_t *session, core_close_reason why, void *user)
+{
+    core_pipeline *p = user;
+    (void)why;
+    process_session(p, session);
 }
 
 /* ---- reading ----------------------------------------------------------------- */
@@ -238,7 +316,6 @@ static int read_input(core_pipeline *p, const char *path)
         core_lines_close(&in);
         return SYNTH_EIO;
     }
-    core_strbuf why = {0};
     const char *line;
     size_t len;
     int rc = SYNTH_OK;
@@ -249,37 +326,13 @@ static int read_input(core_pipeline *p, const char *path)
                        strerror(errno));
             break;
         }
-        p->in.lines++;
-        if (rc == SYNTH_ELIMIT) {
-            if (p->in.bad++ < BAD_LINES_SHOWN)
-                core_warn("%s:%llu: line longer than max_line_bytes (%zu); "
-                          "skipped",
-                          in.name, in.line_no, p->cfg->max_line_bytes);
-            continue;
-        }
-        size_t k = 0;
-        while (k < len && (line[k] == ' ' || line[k] == '\t'))
-            k++;
-        if (k == len) {
-            p->in.blank++;
-            continue;
-        }
-        core_event ev;
-        core_strbuf_reset(&why);
-        if (core_event_parse(line, len, &ev, &why) != SYNTH_OK) {
-            if (p->in.bad++ < BAD_LINES_SHOWN)
-                core_warn("%s:%llu: %s; line skipped", in.name, in.line_no,
-                          core_strbuf_str(&why));
-            else if (p->in.bad == BAD_LINES_SHOWN + 1)
-                core_warn("more bad lines follow; they are counted, not "
-                          "shown");
-            continue;
-        }
-        p->in.repaired += (unsigned long long)ev.repaired;
-        core_sessionizer_add(p->sz, &ev);
-        core_event_clear(&ev);
+        if (rc == SYNTH_ELIMIT)
+            core_feed_overlong(p->feed, in.name, in.line_no,
+                               p->cfg->max_line_bytes);
+        else
+            core_feed_line(p->feed, in.name, in.line_no, line, len);
     }
-    core_strbuf_free(&why);
+    core_feed_flush(p->feed); /* the name is only good until the close */
     p->in.bytes += in.offset;
     core_lines_close(&in);
     if (core_stop_requested)
@@ -305,14 +358,31 @@ int core_pipeline_run(core_pipeline *p)
         }
     }
     p->sz = core_sessionizer_new(&cfg->limits, on_session, p);
+    p->feed = core_feed_new(cfg->skip_superseded, deliver, p, &p->in);
+    pthread_t worker;
+    if (cfg->threads > 1) {
+        pthread_mutex_init(&p->qlock, NULL);
+        pthread_cond_init(&p->qnot_empty, NULL);
+        pthread_cond_init(&p->qnot_full, NULL);
+        p->qinit = 1;
+        p->threaded = pthread_create(&worker, NULL, pipeline_thread, p) == 0;
+        if (!p->threaded)
+            core_warn("cannot start the pipeline thread; running in one");
+    }
     int rc = SYNTH_OK;
     for (size_t i = 0; i < cfg->ninputs && rc == SYNTH_OK; i++)
         rc = read_input(p, cfg->inputs[i]);
-    if (rc == SYNTH_OK) {
+    p->read_failed = rc != SYNTH_OK;
+    if (p->threaded) {
+        queue_close(p); /* the thread flushes the sessionizer */
+        pthread_join(worker, NULL);
+        p->threaded = 0;
+    } else if (rc == SYNTH_OK) {
         core_sessionizer_flush(p->sz);
+    }
+    if (rc == SYNTH_OK)
         for (size_t f = 0; f < p->formatters.n; f++)
             run_formatter(p, f, NULL);
-    }
     if (rc == SYNTH_OK && core_stop_requested)
         rc = SYNTH_ESTATE;
     if (rc == SYNTH_OK && p->io_error) {
@@ -342,9 +412,9 @@ void core_pipeline_summary(const core_pipeline *p)
     const core_session_stats *st =
         p->sz ? core_sessionizer_stats(p->sz) : NULL;
     core_note("read %llu lines (%llu bytes): %llu bad, %llu blank, %llu "
-              "repaired (invalid UTF-8)",
+              "repaired (invalid UTF-8); %llu superseded partials not parsed",
               p->in.lines, p->in.bytes, p->in.bad, p->in.blank,
-              p->in.repaired);
+              p->in.repaired, p->in.skipped);
     if (st) {
         core_strbuf b = {0};
         for (int r = 1; r <= CORE_REF_COUNT; r++) {
@@ -413,9 +483,15 @@ void core_pipeline_close(core_pipeline *p)
 {
     if (p == NULL)
         return;
+    if (p->qinit) {
+        pthread_mutex_destroy(&p->qlock);
+        pthread_cond_destroy(&p->qnot_empty);
+        pthread_cond_destroy(&p->qnot_full);
+    }
     for (size_t f = 0; p->writers && f < p->formatters.n; f++)
         core_writer_free(&p->writers[f]);
     core_free(p->writers);
+    core_feed_free(p->feed);
     core_sessionizer_free(p->sz);
     stage_free(&p->privacy);
     stage_free(&p->filters);

@@ -10,14 +10,13 @@
 #ifndef CORE_PIPELINE_H
 #define CORE_PIPELINE_H
 
+#include <pthread.h>
+
 #include "config.h"
+#include "feed.h"
 #include "plugin.h"
 #include "session.h"
 #include "writer.h"
-
-typedef struct core_input_stats {
-    unsigned long long lines, bytes, blank, bad, repaired;
-} core_input_stats;
 
 typedef struct core_pipeline {
     core_config *cfg;         /* borrowed */
@@ -26,6 +25,7 @@ typedef struct core_pipeline {
     core_stage privacy, filters, formatters, scorers;
     core_writer *writers;     /* owned, parallel to formatters */
     core_sessionizer *sz;     /* owned */
+    core_feed *feed;          /* owned: lines into sz */
     core_input_stats in;
     unsigned long long sessions_dropped, records_dropped, plugin_errors;
     unsigned long long *records;  /* owned, per formatter: records written */
@@ -33,6 +33,14 @@ typedef struct core_pipeline {
     double *score_sum;            /* owned, per formatter: their scores */
     json_t *drops;            /* owned: drop reason -> count */
     int io_error;             /* a write failed */
+    /* threads = 2: batches of parsed lines go to the pipeline thread
+     * through this bounded queue (owned by it while queued) */
+    int threaded, qinit, read_failed;
+    pthread_mutex_t qlock;
+    pthread_cond_t qnot_empty, qnot_full;
+    core_batch *queue[8];
+    size_t qhead, qn;
+    int qclosed;
 } core_pipeline;
 
 /* Load the plugins from the config's plugin_dir, check every plugin

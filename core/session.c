@@ -584,28 +584,23 @@ static void close_idle(core_sessionizer *z)
     }
 }
 
-void core_sessionizer_add(core_sessionizer *z, const core_event *ev)
+/* The open session of a context (opened when new), made most recent. */
+static open_session *session_for(core_sessionizer *z, const char *context_id,
+                                 const char *context_type)
 {
-    open_session *s = core_map_get(z->open, ev->context_id);
+    open_session *s = core_map_get(z->open, context_id);
     if (s == NULL) {
-        s = session_open(z, ev->context_id, ev->context_type, 0);
+        s = session_open(z, context_id, context_type, 0);
     } else if (z->head != s) {
         lru_unlink(z, s);
         lru_push(z, s);
     }
-    z->st.events[ev->ref]++;
-    long long ts = core_json_ms(json_object_get(ev->log, "timestamp"));
-    switch (ev->ref) {
-    case CORE_REF_RUN:           on_run(z, &s, ev); break;
-    case CORE_REF_STEP:          on_step(z, &s, ev); break;
-    case CORE_REF_INPUT:         on_input(z, &s, ev, ts); break;
-    case CORE_REF_THOUGHT:       on_thought(z, &s, ev, ts); break;
-    case CORE_REF_ACTION_CALL:   on_action_call(z, &s, ev, ts); break;
-    case CORE_REF_ACTION_RESULT: on_action_result(z, &s, ev, ts); break;
-    case CORE_REF_OUTPUT:        on_output(z, &s, ev, ts); break;
-    case CORE_REF_EVENT:         on_event(z, &s, ev, ts); break;
-    default:                     on_unknown(z, &s, ev); break;
-    }
+    return s;
+}
+
+/* After an event: time spans, the event clock, and the closing rules. */
+static void after_event(core_sessionizer *z, open_session *s, long long ts)
+{
     if (ts >= 0) {
         if (s->first_ts < 0 || ts < s->first_ts)
             s->first_ts = ts;
@@ -623,6 +618,49 @@ void core_sessionizer_add(core_sessionizer *z, const core_event *ev)
         z->since_scan = 0;
         close_idle(z);
     }
+}
+
+void core_sessionizer_add(core_sessionizer *z, const core_event *ev)
+{
+    open_session *s = session_for(z, ev->context_id, ev->context_type);
+    z->st.events[ev->ref]++;
+    long long ts = core_json_ms(json_object_get(ev->log, "timestamp"));
+    switch (ev->ref) {
+    case CORE_REF_RUN:           on_run(z, &s, ev); break;
+    case CORE_REF_STEP:          on_step(z, &s, ev); break;
+    case CORE_REF_INPUT:         on_input(z, &s, ev, ts); break;
+    case CORE_REF_THOUGHT:       on_thought(z, &s, ev, ts); break;
+    case CORE_REF_ACTION_CALL:   on_action_call(z, &s, ev, ts); break;
+    case CORE_REF_ACTION_RESULT: on_action_result(z, &s, ev, ts); break;
+    case CORE_REF_OUTPUT:        on_output(z, &s, ev, ts); break;
+    case CORE_REF_EVENT:         on_event(z, &s, ev, ts); break;
+    default:                     on_unknown(z, &s, ev); break;
+    }
+    after_event(z, s, ts);
+}
+
+void core_sessionizer_touch(core_sessionizer *z, const char *context_id,
+                            const char *context_type, core_ref ref,
+                            const char *id, long long ts)
+{
+    open_session *s = session_for(z, context_id, context_type);
+    z->st.events[ref]++;
+    if (core_map_get(s->elems, id) == NULL) {
+        /* First appearance: the element takes its place (seq, step) now;
+         * its content comes with the line that supersedes this one. */
+        session_elem *e = NULL;
+        if (ref == CORE_REF_THOUGHT)
+            elem_upsert(z, &s, id, ref, "thoughts",
+                        json_pack("{s:s, s:n, s:b}", "text", "", "timestamp",
+                                  "complete", 0));
+        else if (ref == CORE_REF_ACTION_CALL)
+            e = action_upsert(z, &s, id);
+        else if (ref == CORE_REF_OUTPUT)
+            output_upsert(z, &s, id);
+        if (e)
+            e->seen = 1;
+    }
+    after_event(z, s, ts);
 }
 
 void core_sessionizer_flush(core_sessionizer *z)

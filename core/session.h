@@ -60,6 +60,14 @@ core_sessionizer *core_sessionizer_new(const core_session_limits *limits,
 /* Add one event (borrowed: the sessionizer takes its own references to
  * what it keeps).  May close sessions, calling the sink. */
 void core_sessionizer_add(core_sessionizer *z, const core_event *ev);
+/* Note a streamed line (thought, action_call or output) that a later line
+ * with the same id supersedes, without its content: the element takes its
+ * place in the order of the session now (as its first line would give
+ * it), the later line fills it in.  Strings are borrowed.  ts: the line's
+ * timestamp or -1. */
+void core_sessionizer_touch(core_sessionizer *z, const char *context_id,
+                            const char *context_type, core_ref ref,
+                            const char *id, long long ts);
 /* Close every open session (reason CORE_CLOSE_END), calling the sink. */
 void core_sessionizer_flush(core_sessionizer *z);
 /* Return the number of open sessions. */

@@ -1,6 +1,7 @@
 /* writer.c -- atomic per-format output files (see writer.h). */
 #include "writer.h"
 #include "alloc.h"
+#include "jsonout.h"
 #include "synth_plugin.h"
 
 #include <errno.h>
@@ -92,29 +93,23 @@ int core_writer_open(core_writer *w, const char *dir, const char *format,
     return SYNTH_OK;
 }
 
-/* jansson dump callback: append to a FILE. */
-static int dump_to_file(const char *buf, size_t size, void *data)
+/* One value as one line: serialised into the writer's buffer, then one
+ * fwrite. */
+static int put_line(core_writer *w, FILE *fp, json_t *v)
 {
-    return fwrite(buf, 1, size, data) == size ? 0 : -1;
-}
-
-static int put_line(FILE *fp, json_t *v)
-{
-    /* 15 significant digits: 0.044 stays 0.044 (17 would print
-     * 0.043999999999999997), and every integer timestamp is exact. */
-    if (json_dump_callback(v, dump_to_file, fp,
-                           JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0 ||
-        fputc('\n', fp) == EOF)
-        return SYNTH_EIO;
-    return SYNTH_OK;
+    core_strbuf_reset(&w->line);
+    core_json_append(&w->line, v);
+    core_strbuf_append(&w->line, "\n", 1);
+    return fwrite(w->line.data, 1, w->line.len, fp) == w->line.len ? SYNTH_OK
+                                                                   : SYNTH_EIO;
 }
 
 int core_writer_put(core_writer *w, json_t *record, json_t *meta)
 {
     if (w->error)
         return SYNTH_EIO;
-    if (put_line(w->fp, record) != SYNTH_OK ||
-        (w->meta && put_line(w->meta, meta ? meta : json_null()) !=
+    if (put_line(w, w->fp, record) != SYNTH_OK ||
+        (w->meta && put_line(w, w->meta, meta ? meta : json_null()) !=
                         SYNTH_OK)) {
         w->error = errno ? errno : EIO;
         return SYNTH_EIO;
@@ -226,5 +221,6 @@ void core_writer_free(core_writer *w)
     core_free(w->path);
     core_free(w->base);
     core_free(w->dir);
+    core_strbuf_free(&w->line);
     memset(w, 0, sizeof *w);
 }

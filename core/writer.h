@@ -26,6 +26,7 @@ typedef struct core_writer {
     unsigned long long records;
     long long batch;    /* flush every `batch` records */
     int error;          /* errno of the first write failure, or 0 */
+    core_strbuf line;   /* owned: the line being written */
 } core_writer;
 
 /* Create the temporary file(s) for format in dir (created if missing).

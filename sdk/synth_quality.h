@@ -72,26 +72,26 @@ static inline size_t synth_q_chars(const char *s)
     return n;
 }
 
-/* Case-insensitive substring search (ASCII folding). */
-static inline int synth_q_contains(const char *hay, const char *needle)
+/* A lower-cased (ASCII) copy of s, malloc'd; NULL when out of memory. */
+static inline char *synth_q_lower(const char *s)
 {
-    size_t n = strlen(needle);
-    for (; hay && *hay; hay++) {
-        size_t i = 0;
-        while (i < n && hay[i] &&
-               tolower((unsigned char)hay[i]) ==
-                   tolower((unsigned char)needle[i]))
-            i++;
-        if (i == n)
-            return 1;
+    size_t n = strlen(s);
+    char *l = malloc(n + 1);
+    if (l == NULL)
+        return NULL;
+    for (size_t i = 0; i <= n; i++) {
+        char c = s[i];
+        l[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
     }
-    return 0;
+    return l;
 }
 
-static inline int synth_q_any(const char *text, const char *const *phrases)
+/* Does the lower-cased text contain one of the (lower-case) phrases? */
+static inline int synth_q_any_lower(const char *lower,
+                                    const char *const *phrases)
 {
     for (size_t i = 0; phrases[i]; i++)
-        if (synth_q_contains(text, phrases[i]))
+        if (strstr(lower, phrases[i]))
             return 1;
     return 0;
 }
@@ -160,12 +160,14 @@ static inline int synth_q_text(synth_q *q, const char *field, const char *text,
                       "%s contains U+FFFD: text was not valid UTF-8", field);
     if (!answer)
         return 1;
-    if (synth_q_any(text, synth_q_refusals))
+    char *lower = synth_q_lower(text); /* once, for every phrase */
+    if (lower && synth_q_any_lower(lower, synth_q_refusals))
         synth_q_issue(q, 0.4, "refusal", "%s declines or does not know",
                       field);
-    if (synth_q_any(text, synth_q_error_texts))
+    if (lower && synth_q_any_lower(lower, synth_q_error_texts))
         synth_q_issue(q, 0.5, "error_leak",
                       "%s shows error text to the user", field);
+    free(lower);
     if (prompt && synth_q_same_text(text, prompt))
         synth_q_issue(q, 0.2, "echo", "%s repeats the prompt", field);
     return 1;
@@ -186,6 +188,28 @@ static inline int synth_q_pii_init(regex_t *re)
     return regcomp(re, SYNTH_Q_PII_PATTERN, REG_EXTENDED | REG_NOSUB);
 }
 
+/* Could s hold what the PII pattern matches?  A cheap pass that spares
+ * the (slow) regex most strings: an '@', a run of 3 digits, or a key
+ * prefix must be there. */
+static inline int synth_q_pii_plausible(const char *s)
+{
+    int digits = 0;
+    for (; *s; s++) {
+        char c = *s;
+        if (c >= '0' && c <= '9') {
+            if (++digits >= 3)
+                return 1;
+            continue;
+        }
+        digits = 0;
+        if (c == '@' || (c == 's' && s[1] == 'k' && s[2] == '-') ||
+            (c == 'A' && strncmp(s, "AKIA", 4) == 0) ||
+            (c == 'g' && s[1] == 'h' && s[2] && s[3] == '_'))
+            return 1;
+    }
+    return 0;
+}
+
 /* Raise pii_residual when any string inside v looks like personal data. */
 static inline int synth_q_pii_scan(const regex_t *re, json_t *v)
 {
@@ -193,7 +217,8 @@ static inline int synth_q_pii_scan(const regex_t *re, json_t *v)
     const char *k;
     json_t *x;
     if (json_is_string(v))
-        return regexec(re, json_string_value(v), 0, NULL, 0) == 0;
+        return synth_q_pii_plausible(json_string_value(v)) &&
+               regexec(re, json_string_value(v), 0, NULL, 0) == 0;
     if (json_is_array(v))
         json_array_foreach(v, i, x) if (synth_q_pii_scan(re, x)) return 1;
     if (json_is_object(v))
@@ -248,15 +273,50 @@ static inline uint64_t synth_q_hash(const char *s, size_t n)
     return h ? h : 1;
 }
 
-/* Returns 1 when the record (its compact JSON with sorted keys) was seen
- * before, 0 when it is new (and remembers it while there is room). */
+/* A 64-bit hash of a JSON value, the same whatever the order of object
+ * keys (members are combined with an order-free sum). */
+static inline uint64_t synth_q_hash_json(const json_t *v)
+{
+    uint64_t h;
+    size_t i;
+    const char *k;
+    json_t *x;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        h = 0x6f626a;
+        json_object_foreach((json_t *)v, k, x) {
+            uint64_t m = synth_q_hash(k, strlen(k)) * 0x9E3779B97F4A7C15ULL;
+            h += (m ^ synth_q_hash_json(x)) * 0xff51afd7ed558ccdULL;
+        }
+        return h;
+    case JSON_ARRAY:
+        h = 0x617272;
+        json_array_foreach((json_t *)v, i, x) h =
+            (h ^ synth_q_hash_json(x)) * 1099511628211ULL + i;
+        return h;
+    case JSON_STRING:
+        return synth_q_hash(json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        return (uint64_t)json_integer_value(v) * 0xc4ceb9fe1a85ec53ULL + 1;
+    case JSON_REAL: {
+        double d = json_real_value(v);
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        return bits * 0xc4ceb9fe1a85ec53ULL + 2;
+    }
+    case JSON_TRUE: return 3;
+    case JSON_FALSE: return 4;
+    default: return 5;
+    }
+}
+
+/* Returns 1 when the record (by its value, whatever its key order) was
+ * seen before, 0 when it is new (and remembers it while there is room). */
 static inline int synth_q_seen_add(synth_q_seen *s, json_t *record)
 {
-    char *text = json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS);
-    if (text == NULL)
-        return 0;
-    uint64_t h = synth_q_hash(text, strlen(text));
-    free(text);
+    uint64_t h = synth_q_hash_json(record);
+    if (h == 0)
+        h = 1;
     int dup = 0;
     pthread_mutex_lock(&s->lock);
     size_t mask = s->cap - 1, i = (size_t)h & mask;

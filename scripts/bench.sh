@@ -1,0 +1,42 @@
+#!/bin/sh
+# bench.sh BUILD -- the numbers `make bench` prints: synthhost (six formats,
+# privacy on) and the one-thread floor (read, jansson parse, serialise) on
+# generated logs of 10 MB, 100 MB and 1 GB (cached in BUILD/bench/; set
+# BENCH_SIZES="10M 100M" to choose), with wall time, MB/s, records/s and
+# peak RSS from /usr/bin/time.  Timings are reported, never asserted.
+set -eu
+build=${1:-build}
+sizes=${BENCH_SIZES:-10M 100M 1G}
+threads=${BENCH_THREADS:-}
+dir=$build/bench
+mkdir -p "$dir"
+cp bench/bench.conf "$dir/bench.conf"
+[ -f "$dir/bench.key" ] || { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/bench.key"; echo >> "$dir/bench.key"; chmod 600 "$dir/bench.key"; }
+
+# run NAME CMD...: prints "seconds rss_kb" of CMD (stdout, stderr discarded)
+run() {
+    /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$@" > /dev/null 2> "$dir/stderr.txt" ||
+        { cat "$dir/stderr.txt" >&2; exit 1; }
+    cat "$dir/time.txt"
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
+printf '%-6s %9s | %8s %8s %10s %9s | %8s %8s %9s | %6s\n' \
+    size "input MB" "synth s" "MB/s" "records/s" "RSS MB" "floor s" "MB/s" "RSS MB" ratio
+for size in $sizes; do
+    log=$dir/log-$size.jsonl
+    [ -f "$log" ] || "$build/genlog" --bytes "$size" --seed 42 -o "$log" 2>/dev/null
+    mb=$(awk -v b="$(stat -c %s "$log")" 'BEGIN { printf "%.1f", b / 1048576 }')
+    out=$dir/out
+    rm -rf "$out"
+    set -- $(run "$build/synthhost" -c "$dir/bench.conf" -i "$log" -o "$out" ${threads:+-j "$threads"})
+    s_sec=$1 s_rss=$2
+    records=$(sed -n 's/^synthhost: wrote \([0-9]*\) .*/\1/p' "$dir/stderr.txt" | awk '{ n += $1 } END { print n + 0 }')
+    set -- $(run "$build/floor" "$log")
+    f_sec=$1 f_rss=$2
+    awk -v size="$size" -v mb="$mb" -v ss="$s_sec" -v sr="$s_rss" -v rec="$records" \
+        -v fs="$f_sec" -v fr="$f_rss" 'BEGIN {
+        printf "%-6s %9s | %8.2f %8.1f %10.0f %9.1f | %8.2f %8.1f %9.1f | %6.2f\n",
+            size, mb, ss, mb / ss, rec / ss, sr / 1024, fs, mb / fs, fr / 1024, ss / fs }'
+    rm -rf "$out"
+done

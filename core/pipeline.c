@@ -3,6 +3,7 @@
 #include "pipeline.h"
 #include "alloc.h"
 #include "lines.h"
+#include "queue.h"
 #include "log.h"
 #include "feed.h"
 #include "reader.h"
@@ -226,58 +227,21 @@ static void process_session(core_pipeline *p, json_t *session)
     json_decref(session);
 }
 
-/* ---- the pipeline thread --------------------------------------------------
+/* ---- threads -----------------------------------------------------------
  *
- * With threads = 2 the reading thread reads, prescans and parses, and a
- * second thread sessionizes, runs the plugins and writes.  Work crosses in
- * a bounded queue of batches, one per window of lines (the only lock,
- * taken once per window, never per event), in line order, and one thread
- * applies them all: the output is the same, byte for byte, as with
- * threads = 1. */
+ * With threads = 2 the run is three stages in three threads, which the
+ * system spreads over the cores: the calling thread reads, prescans and
+ * parses; the session thread sessionizes; the plugin thread runs the
+ * plugins and writes.  Work crosses in bounded queues -- a batch per
+ * window of lines, then whole sessions -- so no lock is taken per event,
+ * and every stage keeps the order of the one before: the output is the
+ * same, byte for byte, as with threads = 1. */
 
-#define QUEUE_BATCHES 8
-
-static void queue_push(core_pipeline *p, core_batch *b)
-{
-    pthread_mutex_lock(&p->qlock);
-    while (p->qn == QUEUE_BATCHES)
-        pthread_cond_wait(&p->qnot_full, &p->qlock);
-    p->queue[(p->qhead + p->qn) % QUEUE_BATCHES] = b;
-    p->qn++;
-    pthread_cond_signal(&p->qnot_empty);
-    pthread_mutex_unlock(&p->qlock);
-}
-
-/* The next batch, or NULL once the queue is closed and empty. */
-static core_batch *queue_pop(core_pipeline *p)
-{
-    pthread_mutex_lock(&p->qlock);
-    while (p->qn == 0 && !p->qclosed)
-        pthread_cond_wait(&p->qnot_empty, &p->qlock);
-    core_batch *b = NULL;
-    if (p->qn > 0) {
-        b = p->queue[p->qhead];
-        p->qhead = (p->qhead + 1) % QUEUE_BATCHES;
-        p->qn--;
-        pthread_cond_signal(&p->qnot_full);
-    }
-    pthread_mutex_unlock(&p->qlock);
-    return b;
-}
-
-static void queue_close(core_pipeline *p)
-{
-    pthread_mutex_lock(&p->qlock);
-    p->qclosed = 1;
-    pthread_cond_broadcast(&p->qnot_empty);
-    pthread_mutex_unlock(&p->qlock);
-}
-
-static void *pipeline_thread(void *arg)
+static void *session_thread(void *arg)
 {
     core_pipeline *p = arg;
     core_batch *b;
-    while ((b = queue_pop(p)) != NULL) {
+    while ((b = core_queue_pop(&p->batches)) != NULL) {
         if (core_stop_requested)
             core_batch_free(b); /* nothing will be published */
         else
@@ -285,25 +249,72 @@ static void *pipeline_thread(void *arg)
     }
     if (!core_stop_requested && !p->read_failed)
         core_sessionizer_flush(p->sz);
+    core_queue_close(&p->sessions);
+    return NULL;
+}
+
+static void *plugin_thread(void *arg)
+{
+    core_pipeline *p = arg;
+    json_t *session;
+    while ((session = core_queue_pop(&p->sessions)) != NULL) {
+        if (core_stop_requested)
+            json_decref(session);
+        else
+            process_session(p, session);
+    }
     return NULL;
 }
 
 /* Where the feed's batches go: straight into the sessionizer, or to the
- * pipeline thread. */
+ * session thread. */
 static void deliver(core_batch *b, void *user)
 {
     core_pipeline *p = user;
     if (p->threaded)
-        queue_push(p, b);
+        core_queue_push(&p->batches, b);
     else
         core_batch_apply(b, p->sz);
 }
 
+/* Where closed sessions go: to the plugins, here or in their thread. */
 static void on_session(json_t *session, core_close_reason why, void *user)
 {
     core_pipeline *p = user;
     (void)why;
-    process_session(p, session);
+    if (p->threaded)
+        core_queue_push(&p->sessions, session);
+    else
+        process_session(p, session);
+}
+
+/* Start the session and plugin threads; returns 1 when both run. */
+static int start_threads(core_pipeline *p)
+{
+    core_queue_init(&p->batches, 8);
+    core_queue_init(&p->sessions, 64);
+    p->qinit = 1;
+    p->threaded = 1;
+    if (pthread_create(&p->session_tid, NULL, session_thread, p) != 0) {
+        p->threaded = 0;
+        return 0;
+    }
+    if (pthread_create(&p->plugin_tid, NULL, plugin_thread, p) != 0) {
+        /* the session thread hands over to nobody: run the plugins here */
+        core_queue_close(&p->batches);
+        pthread_join(p->session_tid, NULL);
+        p->threaded = 0;
+        return 0;
+    }
+    return 1;
+}
+
+static void join_threads(core_pipeline *p)
+{
+    core_queue_close(&p->batches); /* the session thread flushes, closes */
+    pthread_join(p->session_tid, NULL);
+    pthread_join(p->plugin_tid, NULL);
+    p->threaded = 0;
 }
 
 /* ---- reading ----------------------------------------------------------------- */
@@ -359,27 +370,16 @@ int core_pipeline_run(core_pipeline *p)
     }
     p->sz = core_sessionizer_new(&cfg->limits, on_session, p);
     p->feed = core_feed_new(cfg->skip_superseded, deliver, p, &p->in);
-    pthread_t worker;
-    if (cfg->threads > 1) {
-        pthread_mutex_init(&p->qlock, NULL);
-        pthread_cond_init(&p->qnot_empty, NULL);
-        pthread_cond_init(&p->qnot_full, NULL);
-        p->qinit = 1;
-        p->threaded = pthread_create(&worker, NULL, pipeline_thread, p) == 0;
-        if (!p->threaded)
-            core_warn("cannot start the pipeline thread; running in one");
-    }
+    if (cfg->threads > 1 && !start_threads(p))
+        core_warn("cannot start the pipeline threads; running in one");
     int rc = SYNTH_OK;
     for (size_t i = 0; i < cfg->ninputs && rc == SYNTH_OK; i++)
         rc = read_input(p, cfg->inputs[i]);
     p->read_failed = rc != SYNTH_OK;
-    if (p->threaded) {
-        queue_close(p); /* the thread flushes the sessionizer */
-        pthread_join(worker, NULL);
-        p->threaded = 0;
-    } else if (rc == SYNTH_OK) {
+    if (p->threaded)
+        join_threads(p);
+    else if (rc == SYNTH_OK)
         core_sessionizer_flush(p->sz);
-    }
     if (rc == SYNTH_OK)
         for (size_t f = 0; f < p->formatters.n; f++)
             run_formatter(p, f, NULL);
@@ -484,9 +484,8 @@ void core_pipeline_close(core_pipeline *p)
     if (p == NULL)
         return;
     if (p->qinit) {
-        pthread_mutex_destroy(&p->qlock);
-        pthread_cond_destroy(&p->qnot_empty);
-        pthread_cond_destroy(&p->qnot_full);
+        core_queue_destroy(&p->batches);
+        core_queue_destroy(&p->sessions);
     }
     for (size_t f = 0; p->writers && f < p->formatters.n; f++)
         core_writer_free(&p->writers[f]);

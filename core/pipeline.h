@@ -15,6 +15,7 @@
 #include "config.h"
 #include "feed.h"
 #include "plugin.h"
+#include "queue.h"
 #include "session.h"
 #include "writer.h"
 
@@ -33,14 +34,11 @@ typedef struct core_pipeline {
     double *score_sum;            /* owned, per formatter: their scores */
     json_t *drops;            /* owned: drop reason -> count */
     int io_error;             /* a write failed */
-    /* threads = 2: batches of parsed lines go to the pipeline thread
-     * through this bounded queue (owned by it while queued) */
+    /* threads = 2: the session and plugin threads and their queues */
     int threaded, qinit, read_failed;
-    pthread_mutex_t qlock;
-    pthread_cond_t qnot_empty, qnot_full;
-    core_batch *queue[8];
-    size_t qhead, qn;
-    int qclosed;
+    core_queue batches;       /* windows of parsed lines -> sessionizer */
+    core_queue sessions;      /* closed sessions -> plugins */
+    pthread_t session_tid, plugin_tid;
 } core_pipeline;
 
 /* Load the plugins from the config's plugin_dir, check every plugin

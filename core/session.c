@@ -426,6 +426,8 @@ static void on_output(core_sessionizer *z, open_session **s,
         json_object_set_new(obj, "text", text ? text : json_string(""));
         if (json_is_null(json_object_get(obj, "error")))
             json_object_set_new(obj, "status", json_string("final"));
+        /* the raw text is only needed to rebuild what a cut stream said */
+        json_object_del(obj, "content");
     } else {
         /* Partials are text as streamed; session_finalize extracts the
          * text of one that never becomes final. */

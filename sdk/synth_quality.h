@@ -236,22 +236,21 @@ static inline void synth_q_pii(synth_q *q, const regex_t *re, json_t *record)
 /* ---- exact duplicates ----------------------------------------------------------- */
 
 /* A bounded set of 64-bit record hashes, safe to share between threads.
- * When it holds `cap` hashes it stops growing (later duplicates of unseen
- * records go unnoticed), so memory stays bounded. */
+ * It starts small and doubles as it fills, up to `limit` hashes; then it
+ * stops growing (later duplicates of unseen records go unnoticed), so its
+ * memory follows the records seen, up to 16 bytes x limit. */
 typedef struct synth_q_seen {
     pthread_mutex_t lock;
     uint64_t *slots;  /* owned; 0 = empty */
-    size_t cap, n;
+    size_t cap, n, limit;
 } synth_q_seen;
 
-static inline int synth_q_seen_init(synth_q_seen *s, size_t cap)
+static inline int synth_q_seen_init(synth_q_seen *s, size_t limit)
 {
-    size_t slots = 16;
-    while (slots < cap * 2)
-        slots *= 2;
-    s->slots = calloc(slots, sizeof *s->slots);
-    s->cap = slots;
+    s->cap = 1024;
+    s->slots = calloc(s->cap, sizeof *s->slots);
     s->n = 0;
+    s->limit = limit;
     pthread_mutex_init(&s->lock, NULL);
     return s->slots ? 0 : -1;
 }
@@ -271,6 +270,29 @@ static inline uint64_t synth_q_hash(const char *s, size_t n)
         h *= 1099511628211ULL;
     }
     return h ? h : 1;
+}
+
+/* Double the table (called with the lock held).  Returns 0, or -1 when
+ * out of memory (the set then simply stops growing). */
+static inline int synth_q_seen_grow(synth_q_seen *s)
+{
+    size_t cap = s->cap * 2;
+    uint64_t *slots = calloc(cap, sizeof *slots);
+    if (slots == NULL)
+        return -1;
+    for (size_t i = 0; i < s->cap; i++) {
+        uint64_t h = s->slots[i];
+        if (h == 0)
+            continue;
+        size_t j = (size_t)h & (cap - 1);
+        while (slots[j] != 0)
+            j = (j + 1) & (cap - 1);
+        slots[j] = h;
+    }
+    free(s->slots);
+    s->slots = slots;
+    s->cap = cap;
+    return 0;
 }
 
 /* A 64-bit hash of a JSON value, the same whatever the order of object
@@ -319,12 +341,14 @@ static inline int synth_q_seen_add(synth_q_seen *s, json_t *record)
         h = 1;
     int dup = 0;
     pthread_mutex_lock(&s->lock);
+    if (s->n * 2 >= s->cap && s->n < s->limit)
+        synth_q_seen_grow(s);
     size_t mask = s->cap - 1, i = (size_t)h & mask;
     while (s->slots[i] != 0 && s->slots[i] != h)
         i = (i + 1) & mask;
     if (s->slots[i] == h)
         dup = 1;
-    else if (s->n * 2 < s->cap) {
+    else if (s->n * 2 < s->cap && s->n < s->limit) {
         s->slots[i] = h;
         s->n++;
     }
@@ -352,7 +376,7 @@ static inline void synth_q_duplicate(synth_q *q, synth_q_seen *seen,
     {"min_chars", SYNTH_OPT_INT, 0, "20",                                  \
      "answers shorter than this get short_<field>"},                      \
     {"dedup_capacity", SYNTH_OPT_INT, 0, "1000000",                        \
-     "records remembered for duplicate detection (8 bytes each)"}
+     "records remembered for duplicate detection (up to 16 bytes each)"}
 
 typedef struct synth_q_base {
     regex_t pii;          /* owned */

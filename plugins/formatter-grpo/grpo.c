@@ -46,7 +46,7 @@ static const synth_option grpo_options[] = {
      "write a group as soon as it has this many responses"},
     {"min_group_size", SYNTH_OPT_INT, 0, "2",
      "smaller groups are dropped at the end"},
-    {"max_pending", SYNTH_OPT_INT, 0, "10000",
+    {"max_pending", SYNTH_OPT_INT, 0, "2000",
      "prompts held at once; the oldest group goes out first"},
     {"include_rejected", SYNTH_OPT_BOOL, 0, "true",
      "rejected outputs join their group as failed responses"},

@@ -59,7 +59,8 @@ TEST_PLUGINS = $(TP)/good.so $(TP)/abi-major.so $(TP)/abi-newer.so \
                $(TP)/init-fails.so $(TP)/bad-default.so $(TP)/bad-name.so \
                $(TP)/abi-1.0.so
 
-all: $(HOST) $(PLUGINS) $(UNIT_BIN) $(INTEG_BIN) $(INSTALL_BIN) $(TEST_PLUGINS)
+all: $(HOST) $(PLUGINS) $(UNIT_BIN) $(INTEG_BIN) $(INSTALL_BIN) $(TEST_PLUGINS) \
+     $(BUILD)/genlog $(BUILD)/floor
 
 $(BUILD)/core/%.o: core/%.c
 	@mkdir -p $(dir $@)

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #define WINDOW_LINES 4096
-#define WINDOW_BYTES (4u << 20)
+#define WINDOW_BYTES (1u << 20)
 #define BAD_LINES_SHOWN 100
 
 typedef struct {

@@ -291,8 +291,8 @@ static void on_session(json_t *session, core_close_reason why, void *user)
 /* Start the session and plugin threads; returns 1 when both run. */
 static int start_threads(core_pipeline *p)
 {
-    core_queue_init(&p->batches, 8);
-    core_queue_init(&p->sessions, 64);
+    core_queue_init(&p->batches, 2);
+    core_queue_init(&p->sessions, 16);
     p->qinit = 1;
     p->threaded = 1;
     if (pthread_create(&p->session_tid, NULL, session_thread, p) != 0) {

@@ -15,9 +15,11 @@
 static const char *const top_keys[] = {
     "enabled", "input", "output_dir", "plugin_dir", "formats", "mode",
     "batch_size", "capture", "filters", "privacy", "plugins", "session",
-    "max_line_bytes", "sidecar", "skip_superseded", "threads", NULL};
+    "max_line_bytes", "sidecar", "skip_superseded", "threads", "listen",
+    "control", "poll_ms", NULL};
 static const char *const session_keys[] = {"idle_gap_ms", "max_turns",
-                                           "max_bytes", "max_open", NULL};
+                                           "max_bytes", "max_open",
+                                           "idle_timeout_ms", NULL};
 
 void core_config_defaults(core_config *c)
 {
@@ -29,9 +31,11 @@ void core_config_defaults(core_config *c)
     c->limits.max_turns = 256;
     c->limits.max_bytes = 16u << 20;
     c->limits.max_open = 1000;
+    c->limits.idle_timeout_ms = 60000;
     c->max_line_bytes = 64u << 20;
     c->skip_superseded = 1;
     c->threads = 2;
+    c->poll_ms = 200;
 }
 
 char *core_config_resolve(const char *base, const char *p)
@@ -267,6 +271,8 @@ static void load_session(core_config *c, const config_setting_t *g)
             c->limits.max_turns = (size_t)v;
         else if (strcmp(name, "max_bytes") == 0)
             c->limits.max_bytes = (size_t)v;
+        else if (strcmp(name, "idle_timeout_ms") == 0)
+            c->limits.idle_timeout_ms = v;
         else
             c->limits.max_open = (size_t)v;
     }
@@ -282,6 +288,9 @@ static void load_key(core_config *c, config_setting_t *s)
         get_bool(c, s, &c->sidecar);
     } else if (strcmp(name, "skip_superseded") == 0) {
         get_bool(c, s, &c->skip_superseded);
+    } else if (strcmp(name, "poll_ms") == 0) {
+        if (get_count(c, s, 1, &v))
+            c->poll_ms = (int)v;
     } else if (strcmp(name, "threads") == 0) {
         if (get_count(c, s, 1, &v))
             c->threads = v > 2 ? 2 : (int)v;
@@ -293,10 +302,14 @@ static void load_key(core_config *c, config_setting_t *s)
             core_config_error(c, s, "\"formats\" is empty: name at least "
                                     "one format");
     } else if (strcmp(name, "output_dir") == 0 ||
-               strcmp(name, "plugin_dir") == 0) {
+               strcmp(name, "plugin_dir") == 0 ||
+               strcmp(name, "listen") == 0 || strcmp(name, "control") == 0) {
         if (!want_type(c, s, CONFIG_TYPE_STRING, "a string"))
             return;
-        char **dst = name[0] == 'o' ? &c->output_dir : &c->plugin_dir;
+        char **dst = name[0] == 'o'   ? &c->output_dir
+                     : name[0] == 'p' ? &c->plugin_dir
+                     : name[0] == 'l' ? &c->listen
+                                      : &c->control;
         core_free(*dst);
         *dst = core_config_resolve(c->dir, config_setting_get_string(s));
     } else if (strcmp(name, "mode") == 0) {
@@ -304,9 +317,10 @@ static void load_key(core_config *c, config_setting_t *s)
             return;
         const char *m = config_setting_get_string(s);
         if (strcmp(m, "realtime") == 0)
-            core_config_error(c, s, "mode \"realtime\" is not available in "
-                                    "this version; use \"batch\"");
-        else if (strcmp(m, "batch") != 0)
+            c->realtime = 1;
+        else if (strcmp(m, "batch") == 0)
+            c->realtime = 0;
+        else
             core_config_error(c, s, "unknown mode \"%s\" (known: batch, "
                                     "realtime)", m);
     } else if (strcmp(name, "batch_size") == 0) {
@@ -380,5 +394,7 @@ void core_config_free(core_config *c)
     core_free(c->dir);
     core_free(c->output_dir);
     core_free(c->plugin_dir);
+    core_free(c->listen);
+    core_free(c->control);
     memset(c, 0, sizeof *c);
 }

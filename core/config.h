@@ -33,7 +33,12 @@ typedef struct core_config {
     int sidecar;              /* `sidecar`: write <file>.meta lineage */
     int skip_superseded;      /* `skip_superseded`: do not parse streamed
                                  partials a later line replaces */
-    int threads;              /* `threads`: 1 inline, 2 a plugin thread */
+    int threads;              /* `threads`: 1 inline, 2 three stages */
+    int realtime;             /* `mode = "realtime"` */
+    char *listen;             /* owned: `listen` unix socket path, or NULL */
+    char *control;            /* owned: `control` socket path, or NULL */
+    int poll_ms;              /* `poll_ms`: how often followed files are
+                                 checked for growth */
     int errors;               /* config errors reported so far */
 } core_config;
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 int core_log_quiet = 0;
+core_strbuf *core_log_capture = NULL;
 
 void core_vlog(const char *level, const char *fmt, va_list ap)
 {
@@ -19,6 +20,8 @@ void core_vlog(const char *level, const char *fmt, va_list ap)
     core_strbuf_vprintf(&line, fmt, ap);
     core_strbuf_puts(&line, "\n");
     fputs(core_strbuf_str(&line), stderr);
+    if (core_log_capture && level)
+        core_strbuf_append(core_log_capture, line.data + 11, line.len - 11);
     core_strbuf_free(&line);
 }
 

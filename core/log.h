@@ -20,4 +20,10 @@ void core_vlog(const char *level, const char *fmt, va_list ap);
 /* Nonzero: core_note() prints nothing.  Set once, before threads start. */
 extern int core_log_quiet;
 
+struct core_strbuf;
+/* When set, errors and warnings are also appended here (one line each):
+ * the control socket answers a rejected `configure` with them.  Only for
+ * single-threaded use. */
+extern struct core_strbuf *core_log_capture;
+
 #endif

@@ -4,6 +4,7 @@
  *   synthhost -c FILE [-i FILE|-]... [-o DIR] [-p DIR] [-q]
  *   synthhost plugins [-c FILE] [-p DIR] [NAME]
  *   synthhost analyze [-c FILE] [-p DIR] [--html FILE] [-q] FILE...
+ *   synthhost ctl [-c FILE | --socket PATH] COMMAND [JSON]
  *   synthhost --help | --version
  *
  * Exit codes: 0 ok, 1 runtime error, 2 usage or config error.
@@ -11,6 +12,7 @@
 #include "alloc.h"
 #include "analyze.h"
 #include "config.h"
+#include "live.h"
 #include "log.h"
 #include "pipeline.h"
 #include "plugin.h"
@@ -31,6 +33,7 @@ static void usage(FILE *out)
     fputs("usage: synthhost -c FILE [-i FILE|-]... [-o DIR] [-p DIR] [-q]\n"
           "       synthhost plugins [-c FILE] [-p DIR] [NAME]\n"
           "       synthhost analyze [-c FILE] [-p DIR] [--html FILE] FILE...\n"
+          "       synthhost ctl [-c FILE | --socket PATH] COMMAND [JSON]\n"
           "       synthhost --help | --version\n"
           "\n"
           "Turns AI agent reasoning logs (JSONL) into training datasets, one\n"
@@ -54,6 +57,9 @@ static void usage(FILE *out)
           "  analyze FILE...     score dataset files (any JSONL, ours or not)\n"
           "                      and print the analysis as JSON on stdout\n"
           "      --html FILE     also write a self-contained HTML report\n"
+          "  ctl COMMAND [JSON]  ask a running realtime synthhost (its control\n"
+          "                      socket, from -c or --socket): status, process,\n"
+          "                      configure, analyze, export_all_episodes, clear\n"
           "\n"
           "Exit status: 0 ok, 1 runtime error, 2 usage or config error.\n",
           out);
@@ -88,6 +94,7 @@ typedef struct cli {
     const char *output;
     const char *plugins;
     const char *html;     /* analyze --html */
+    const char *socket;   /* ctl --socket */
     char **inputs;        /* owned array, borrowed strings */
     size_t ninputs;
     int quiet;
@@ -106,6 +113,7 @@ static int parse_args(int argc, char **argv, cli *c, int *done)
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {"html", required_argument, 0, 'H'},
+        {"socket", required_argument, 0, 'S'},
         {0, 0, 0, 0}};
     int ch;
     opterr = 0;
@@ -117,6 +125,7 @@ static int parse_args(int argc, char **argv, cli *c, int *done)
         case 'p': c->plugins = optarg; break;
         case 'q': c->quiet = 1; break;
         case 'H': c->html = optarg; break;
+        case 'S': c->socket = optarg; break;
         case 'i':
             c->inputs = core_realloc(c->inputs,
                                      (c->ninputs + 1) * sizeof *c->inputs);
@@ -321,6 +330,56 @@ static int cmd_analyze(int argc, char **argv)
     return status;
 }
 
+static int cmd_ctl(int argc, char **argv)
+{
+    cli c = {0};
+    int done = 0;
+    int rc = parse_args(argc, argv, &c, &done);
+    core_free(c.inputs);
+    if (rc != SYNTH_OK || done)
+        return rc != SYNTH_OK ? EXIT_USAGE : 0;
+    if (optind >= argc) {
+        core_error("ctl: name a command (status, process, configure, "
+                   "analyze, export_all_episodes, clear)");
+        return EXIT_USAGE;
+    }
+    json_t *req = json_object();
+    if (optind + 1 < argc) {
+        json_error_t err;
+        json_decref(req);
+        req = json_loads(argv[optind + 1], 0, &err);
+        if (!json_is_object(req)) {
+            core_error("ctl: the arguments must be a JSON object: %s",
+                       err.text);
+            json_decref(req);
+            return EXIT_USAGE;
+        }
+    }
+    json_object_set_new(req, "command", json_string(argv[optind]));
+    core_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    const char *path = c.socket;
+    if (path == NULL && c.config) {
+        if (core_config_load(&cfg, c.config) != SYNTH_OK) {
+            core_config_free(&cfg);
+            json_decref(req);
+            return EXIT_USAGE;
+        }
+        path = cfg.control;
+    }
+    if (path == NULL) {
+        core_error("ctl: no control socket: pass --socket PATH, or -c FILE "
+                   "with control = \"...\" in it");
+        core_config_free(&cfg);
+        json_decref(req);
+        return EXIT_USAGE;
+    }
+    rc = core_live_ctl(path, req);
+    json_decref(req);
+    core_config_free(&cfg);
+    return rc == SYNTH_OK ? 0 : EXIT_RUNTIME;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     cli c = {0};
@@ -351,10 +410,17 @@ static int cmd_run(int argc, char **argv)
         core_config_free(&cfg);
         return 0;
     }
-    if (rc == SYNTH_OK && cfg.ninputs == 0) {
+    if (rc == SYNTH_OK && cfg.ninputs == 0 && !cfg.listen) {
         core_error("no input: set input in %s or pass -i FILE (- for "
                    "stdin)", cfg.path);
         rc = SYNTH_ECONFIG;
+    }
+    if (rc == SYNTH_OK && cfg.realtime) {
+        core_stop_install();
+        rc = core_live_run(&cfg, c.config);
+        core_config_free(&cfg);
+        return rc == SYNTH_OK ? 0 : rc == SYNTH_ECONFIG ? EXIT_USAGE
+                                                       : EXIT_RUNTIME;
     }
     core_pipeline p;
     memset(&p, 0, sizeof p);
@@ -384,5 +450,7 @@ int main(int argc, char **argv)
         return cmd_plugins(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "analyze") == 0)
         return cmd_analyze(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
+        return cmd_ctl(argc - 1, argv + 1);
     return cmd_run(argc, argv);
 }

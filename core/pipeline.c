@@ -351,18 +351,22 @@ static int read_input(core_pipeline *p, const char *path)
     return rc == SYNTH_EIO ? SYNTH_EIO : SYNTH_OK;
 }
 
-int core_pipeline_run(core_pipeline *p)
+int core_pipeline_start(core_pipeline *p, int live)
 {
     core_config *cfg = p->cfg;
     char stamp[32];
     core_writer_stamp(stamp);
+    p->live = live;
     p->writers = core_calloc(p->formatters.n + 1, sizeof *p->writers);
     core_strbuf why = {0};
     for (size_t f = 0; f < p->formatters.n; f++) {
-        if (core_writer_open(&p->writers[f], cfg->output_dir,
-                             p->formatters.v[f]->plugin->desc.name, stamp,
-                             cfg->sidecar, cfg->batch_size,
-                             &why) != SYNTH_OK) {
+        const char *name = p->formatters.v[f]->plugin->desc.name;
+        int rc = live ? core_writer_open_live(&p->writers[f], cfg->output_dir,
+                                              name, stamp, cfg->sidecar, &why)
+                      : core_writer_open(&p->writers[f], cfg->output_dir, name,
+                                         stamp, cfg->sidecar, cfg->batch_size,
+                                         &why);
+        if (rc != SYNTH_OK) {
             core_error("%s", core_strbuf_str(&why));
             core_strbuf_free(&why);
             return SYNTH_EIO;
@@ -370,11 +374,57 @@ int core_pipeline_run(core_pipeline *p)
     }
     p->sz = core_sessionizer_new(&cfg->limits, on_session, p);
     p->feed = core_feed_new(cfg->skip_superseded, deliver, p, &p->in);
-    if (cfg->threads > 1 && !start_threads(p))
+    /* live input is paced by its writers: one thread keeps control
+     * commands simple and the latency low */
+    if (!live && cfg->threads > 1 && !start_threads(p))
         core_warn("cannot start the pipeline threads; running in one");
-    int rc = SYNTH_OK;
-    for (size_t i = 0; i < cfg->ninputs && rc == SYNTH_OK; i++)
-        rc = read_input(p, cfg->inputs[i]);
+    return SYNTH_OK;
+}
+
+void core_pipeline_line(core_pipeline *p, const char *name,
+                        unsigned long long line_no, const char *line,
+                        size_t len)
+{
+    p->in.bytes += len + 1;
+    core_feed_line(p->feed, name, line_no, line, len);
+}
+
+static void sync_writers(core_pipeline *p)
+{
+    for (size_t f = 0; f < p->formatters.n; f++)
+        if (core_writer_flush(&p->writers[f]) != SYNTH_OK)
+            p->io_error = 1;
+}
+
+void core_pipeline_tick(core_pipeline *p, long long now_ms)
+{
+    core_feed_flush(p->feed);
+    core_sessionizer_set_now(p->sz, now_ms);
+    if (p->cfg->limits.idle_timeout_ms > 0)
+        core_sessionizer_close_stale(p->sz, p->cfg->limits.idle_timeout_ms);
+    sync_writers(p);
+}
+
+void core_pipeline_process(core_pipeline *p)
+{
+    core_feed_flush(p->feed);
+    core_sessionizer_flush(p->sz);
+    for (size_t f = 0; f < p->formatters.n; f++)
+        run_formatter(p, f, NULL);
+    sync_writers(p);
+}
+
+size_t core_pipeline_clear(core_pipeline *p)
+{
+    core_feed_flush(p->feed);
+    size_t n = core_sessionizer_clear(p->sz);
+    p->sessions_cleared += n;
+    return n;
+}
+
+int core_pipeline_finish(core_pipeline *p, int rc)
+{
+    core_strbuf why = {0};
     p->read_failed = rc != SYNTH_OK;
     if (p->threaded)
         join_threads(p);
@@ -383,17 +433,20 @@ int core_pipeline_run(core_pipeline *p)
     if (rc == SYNTH_OK)
         for (size_t f = 0; f < p->formatters.n; f++)
             run_formatter(p, f, NULL);
-    if (rc == SYNTH_OK && core_stop_requested)
+    if (rc == SYNTH_OK && core_stop_requested && !p->live)
         rc = SYNTH_ESTATE;
     if (rc == SYNTH_OK && p->io_error) {
         rc = SYNTH_EIO;
         for (size_t f = 0; f < p->formatters.n; f++)
             if (p->writers[f].error)
-                core_error("cannot write %s: %s", p->writers[f].tmp,
+                core_error("cannot write %s: %s",
+                           p->writers[f].tmp ? p->writers[f].tmp
+                                             : p->writers[f].path,
                            strerror(p->writers[f].error));
     }
-    /* Publish all or nothing. */
-    for (size_t f = 0; rc == SYNTH_OK && f < p->formatters.n; f++) {
+    /* Publish all or nothing (live files are already there: close them). */
+    for (size_t f = 0; (rc == SYNTH_OK || p->live) && f < p->formatters.n;
+         f++) {
         if (core_writer_commit(&p->writers[f], &why) != SYNTH_OK) {
             core_error("%s", core_strbuf_str(&why));
             rc = SYNTH_EIO;
@@ -403,6 +456,49 @@ int core_pipeline_run(core_pipeline *p)
     if (rc == SYNTH_OK && p->plugin_errors)
         rc = SYNTH_EPLUGIN;
     return rc;
+}
+
+int core_pipeline_run(core_pipeline *p)
+{
+    int rc = core_pipeline_start(p, 0);
+    if (rc != SYNTH_OK)
+        return rc;
+    for (size_t i = 0; i < p->cfg->ninputs && rc == SYNTH_OK; i++)
+        rc = read_input(p, p->cfg->inputs[i]);
+    return core_pipeline_finish(p, rc);
+}
+
+json_t *core_pipeline_status(const core_pipeline *p)
+{
+    json_t *records = json_object();
+    for (size_t f = 0; f < p->formatters.n; f++)
+        json_object_set_new(records, p->formatters.v[f]->plugin->desc.name,
+                            json_integer((json_int_t)p->records[f]));
+    json_t *files = json_object();
+    for (size_t f = 0; p->writers && f < p->formatters.n; f++)
+        if (p->writers[f].path)
+            json_object_set_new(files, p->formatters.v[f]->plugin->desc.name,
+                                json_string(p->writers[f].path));
+    const core_session_stats *st = p->sz ? core_sessionizer_stats(p->sz) : NULL;
+    unsigned long long events = 0;
+    for (int r = 0; st && r < CORE_REF_COUNT; r++)
+        events += st->events[r];
+    pthread_mutex_lock((pthread_mutex_t *)&p->counters.lock);
+    json_t *counters = json_deep_copy(p->counters.values);
+    pthread_mutex_unlock((pthread_mutex_t *)&p->counters.lock);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, "
+                     "s:o, s:o}",
+                     "bytes", (json_int_t)p->in.bytes, "lines",
+                     (json_int_t)p->in.lines, "bad_lines",
+                     (json_int_t)p->in.bad, "events", (json_int_t)events,
+                     "open_sessions",
+                     (json_int_t)(p->sz ? core_sessionizer_open(p->sz) : 0),
+                     "sessions_closed", (json_int_t)(st ? st->sessions : 0),
+                     "sessions_dropped", (json_int_t)p->sessions_dropped,
+                     "sessions_cleared", (json_int_t)p->sessions_cleared,
+                     "records_dropped", (json_int_t)p->records_dropped,
+                     "records", records, "files", files, "counters",
+                     counters);
 }
 
 /* ---- summary ------------------------------------------------------------------- */

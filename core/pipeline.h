@@ -29,6 +29,8 @@ typedef struct core_pipeline {
     core_feed *feed;          /* owned: lines into sz */
     core_input_stats in;
     unsigned long long sessions_dropped, records_dropped, plugin_errors;
+    unsigned long long sessions_cleared;  /* by ctl clear */
+    int live;                 /* realtime: final files, appended to */
     unsigned long long *records;  /* owned, per formatter: records written */
     unsigned long long *scored;   /* owned, per formatter: of them scored */
     double *score_sum;            /* owned, per formatter: their scores */
@@ -52,6 +54,27 @@ int core_pipeline_open(core_pipeline *p, core_config *cfg);
  * SYNTH_ESTATE when interrupted (nothing is published), SYNTH_EPLUGIN
  * when files were published but a plugin callback failed. */
 int core_pipeline_run(core_pipeline *p);
+/* The pieces of a run, for live mode (core_pipeline_run is start, the
+ * inputs, finish):
+ * start(): open the output files (live: the final files, appended to as
+ *   sessions close) and the sessionizer.  Returns SYNTH_OK or SYNTH_EIO.
+ * line(): one input line (borrowed) of the input called name.
+ * tick(): take the lines so far, close the sessions idle for
+ *   session.idle_timeout_ms of wall clock (now_ms), push the files out.
+ * process(): close every open session now and flush every formatter.
+ * clear(): drop the open sessions unwritten; returns how many.
+ * finish(): end of input: flush, and publish (batch) or close (live);
+ *   rc is how reading went.  Returns as core_pipeline_run.
+ * status(): the counts `synthhost ctl status` shows (new reference). */
+int core_pipeline_start(core_pipeline *p, int live);
+void core_pipeline_line(core_pipeline *p, const char *name,
+                        unsigned long long line_no, const char *line,
+                        size_t len);
+void core_pipeline_tick(core_pipeline *p, long long now_ms);
+void core_pipeline_process(core_pipeline *p);
+size_t core_pipeline_clear(core_pipeline *p);
+int core_pipeline_finish(core_pipeline *p, int rc);
+json_t *core_pipeline_status(const core_pipeline *p);
 /* Print the run summary with core_note(). */
 void core_pipeline_summary(const core_pipeline *p);
 /* Free everything; NULL-safe. */

@@ -27,6 +27,7 @@ typedef struct open_session {
     long long first_ts, last_ts;  /* -1 while unknown */
     long long step;           /* current step of the current turn */
     size_t bytes, nturns;
+    long long wall_ms;        /* wall clock of the last event (live mode) */
     int part;
     int has_runs;             /* this context's log has run lines */
     struct open_session *prev, *next;  /* LRU list, head = most recent */
@@ -39,6 +40,7 @@ struct core_sessionizer {
     core_map *open;           /* context id -> open_session* (owned) */
     open_session *head, *tail;
     long long clock;          /* latest event time seen */
+    long long now_ms;         /* wall clock, set by live callers; 0 */
     unsigned long long since_scan;
     core_session_stats st;
 };
@@ -603,6 +605,7 @@ static open_session *session_for(core_sessionizer *z, const char *context_id,
 /* After an event: time spans, the event clock, and the closing rules. */
 static void after_event(core_sessionizer *z, open_session *s, long long ts)
 {
+    s->wall_ms = z->now_ms;
     if (ts >= 0) {
         if (s->first_ts < 0 || ts < s->first_ts)
             s->first_ts = ts;
@@ -670,6 +673,35 @@ void core_sessionizer_flush(core_sessionizer *z)
     /* Least recently active first: a deterministic order. */
     while (z->tail != NULL)
         session_close(z, z->tail, CORE_CLOSE_END);
+}
+
+void core_sessionizer_set_now(core_sessionizer *z, long long now_ms)
+{
+    z->now_ms = now_ms;
+}
+
+size_t core_sessionizer_close_stale(core_sessionizer *z, long long timeout_ms)
+{
+    size_t n = 0;
+    /* the list is in order of activity: the stalest sessions are last */
+    while (z->tail && z->now_ms - z->tail->wall_ms > timeout_ms) {
+        session_close(z, z->tail, CORE_CLOSE_IDLE);
+        n++;
+    }
+    return n;
+}
+
+size_t core_sessionizer_clear(core_sessionizer *z)
+{
+    size_t n = 0;
+    while (z->tail) {
+        open_session *s = z->tail;
+        core_map_remove(z->open, s->id);
+        lru_unlink(z, s);
+        session_free(s);
+        n++;
+    }
+    return n;
 }
 
 size_t core_sessionizer_open(const core_sessionizer *z)

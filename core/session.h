@@ -34,6 +34,7 @@ typedef struct core_session_limits {
     size_t max_turns;        /* turns per part; 0: unlimited */
     size_t max_bytes;        /* log bytes per part; 0: unlimited */
     size_t max_open;         /* open sessions at once; 0: unlimited */
+    long long idle_timeout_ms; /* live: wall clock without events; 0 off */
 } core_session_limits;
 
 typedef struct core_session_stats {
@@ -70,6 +71,15 @@ void core_sessionizer_touch(core_sessionizer *z, const char *context_id,
                             const char *id, long long ts);
 /* Close every open session (reason CORE_CLOSE_END), calling the sink. */
 void core_sessionizer_flush(core_sessionizer *z);
+/* Live input: the wall clock (ms) that events arriving now are stamped
+ * with, for core_sessionizer_close_stale. */
+void core_sessionizer_set_now(core_sessionizer *z, long long now_ms);
+/* Close (through the sink, reason CORE_CLOSE_IDLE) every session whose
+ * last event arrived more than timeout_ms of wall clock ago.  Returns how
+ * many. */
+size_t core_sessionizer_close_stale(core_sessionizer *z, long long timeout_ms);
+/* Drop every open session without the sink.  Returns how many. */
+size_t core_sessionizer_clear(core_sessionizer *z);
 /* Return the number of open sessions. */
 size_t core_sessionizer_open(const core_sessionizer *z);
 /* Return the counters (borrowed, live). */

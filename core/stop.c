@@ -5,11 +5,14 @@
 #include <string.h>
 
 volatile sig_atomic_t core_stop_requested = 0;
+volatile sig_atomic_t core_reload_requested = 0;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    core_stop_requested = 1;
+    if (sig == SIGHUP)
+        core_reload_requested = 1;
+    else
+        core_stop_requested = 1;
 }
 
 int core_stop_install(void)
@@ -19,7 +22,9 @@ int core_stop_install(void)
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGINT, &sa, NULL) != 0 ||
-        sigaction(SIGTERM, &sa, NULL) != 0)
+        sigaction(SIGTERM, &sa, NULL) != 0 ||
+        sigaction(SIGHUP, &sa, NULL) != 0)
         return SYNTH_EINVAL;
+    signal(SIGPIPE, SIG_IGN);
     return SYNTH_OK;
 }

@@ -12,9 +12,14 @@
 
 /* Nonzero once a stop was requested. */
 extern volatile sig_atomic_t core_stop_requested;
+/* Nonzero once SIGHUP asked for the config to be read again (live mode;
+ * the loop clears it). */
+extern volatile sig_atomic_t core_reload_requested;
 
-/* Install the handlers for SIGINT and SIGTERM (without SA_RESTART, so a
- * blocking read returns).  Returns SYNTH_OK or SYNTH_EINVAL. */
+/* Install the handlers for SIGINT, SIGTERM and SIGHUP (without
+ * SA_RESTART, so a blocking read or poll returns), and ignore SIGPIPE (a
+ * control client that hangs up must not kill the run).  Returns SYNTH_OK
+ * or SYNTH_EINVAL. */
 int core_stop_install(void);
 
 #endif

@@ -94,14 +94,103 @@ int core_writer_open(core_writer *w, const char *dir, const char *format,
 }
 
 /* One value as one line: serialised into the writer's buffer, then one
- * fwrite. */
+ * fwrite -- or, for live output, one write(2), so the line appears whole. */
 static int put_line(core_writer *w, FILE *fp, json_t *v)
 {
     core_strbuf_reset(&w->line);
     core_json_append(&w->line, v);
     core_strbuf_append(&w->line, "\n", 1);
-    return fwrite(w->line.data, 1, w->line.len, fp) == w->line.len ? SYNTH_OK
-                                                                   : SYNTH_EIO;
+    if (!w->live)
+        return fwrite(w->line.data, 1, w->line.len, fp) == w->line.len
+                   ? SYNTH_OK
+                   : SYNTH_EIO;
+    const char *p = w->line.data;
+    size_t left = w->line.len;
+    while (left > 0) {
+        ssize_t n = write(fileno(fp), p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return SYNTH_EIO;
+        p += n;
+        left -= (size_t)n;
+    }
+    return SYNTH_OK;
+}
+
+/* Create <dir>/<base>[-n].jsonl<suffix> exclusively for appending. */
+static FILE *open_final(core_writer *w, const char *suffix, char **path)
+{
+    for (int n = 1; n < 1000; n++) {
+        core_strbuf p = {0};
+        if (n == 1)
+            core_strbuf_printf(&p, "%s/%s.jsonl%s", w->dir, w->base, suffix);
+        else
+            core_strbuf_printf(&p, "%s/%s-%d.jsonl%s", w->dir, w->base, n,
+                               suffix);
+        int fd = open(p.data, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
+                                  O_CLOEXEC,
+                      0644);
+        if (fd >= 0) {
+            FILE *fp = fdopen(fd, "a");
+            *path = p.data;
+            return fp;
+        }
+        core_strbuf_free(&p);
+        if (errno != EEXIST)
+            return NULL;
+    }
+    errno = EEXIST;
+    return NULL;
+}
+
+int core_writer_open_live(core_writer *w, const char *dir, const char *format,
+                          const char *stamp, int sidecar, core_strbuf *why)
+{
+    memset(w, 0, sizeof *w);
+    w->dir = core_strdup(dir);
+    w->live = 1;
+    w->batch = 1;
+    core_strbuf b = {0};
+    core_strbuf_printf(&b, "%s-%s", format, stamp);
+    w->base = b.data;
+    if (make_dirs(dir) != SYNTH_OK) {
+        core_strbuf_printf(why, "cannot create output directory %s: %s",
+                           dir, strerror(errno));
+        return SYNTH_EIO;
+    }
+    w->fp = open_final(w, "", &w->path);
+    if (w->fp == NULL) {
+        core_strbuf_printf(why, "cannot create %s/%s.jsonl: %s", dir, w->base,
+                           strerror(errno));
+        return SYNTH_EIO;
+    }
+    if (sidecar) {
+        char *meta = NULL;
+        core_strbuf m = {0};
+        core_strbuf_printf(&m, "%s.meta", w->path);
+        int fd = open(m.data, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
+                                  O_CLOEXEC, 0644);
+        w->meta = fd >= 0 ? fdopen(fd, "a") : NULL;
+        meta = m.data;
+        if (w->meta == NULL) {
+            core_strbuf_printf(why, "cannot create %s: %s", meta,
+                               strerror(errno));
+            core_free(meta);
+            return SYNTH_EIO;
+        }
+        core_free(meta);
+    }
+    return SYNTH_OK;
+}
+
+int core_writer_flush(core_writer *w)
+{
+    if (w->fp && fflush(w->fp) != 0)
+        return SYNTH_EIO;
+    if (w->meta && fflush(w->meta) != 0)
+        return SYNTH_EIO;
+    return SYNTH_OK;
 }
 
 int core_writer_put(core_writer *w, json_t *record, json_t *meta)
@@ -114,7 +203,9 @@ int core_writer_put(core_writer *w, json_t *record, json_t *meta)
         w->error = errno ? errno : EIO;
         return SYNTH_EIO;
     }
-    if (++w->records % (unsigned long long)w->batch == 0 &&
+    if (w->live)
+        w->records++;
+    if (!w->live && ++w->records % (unsigned long long)w->batch == 0 &&
         (fflush(w->fp) != 0 || (w->meta && fflush(w->meta) != 0))) {
         w->error = errno;
         return SYNTH_EIO;
@@ -145,6 +236,19 @@ static int publish(const char *tmp, const char *final)
 
 int core_writer_commit(core_writer *w, core_strbuf *why)
 {
+    if (w->live) {
+        int lerr = w->error;
+        if (lerr == 0 && w->fp)
+            lerr = finish_file(&w->fp);
+        if (lerr == 0 && w->meta)
+            lerr = finish_file(&w->meta);
+        if (lerr) {
+            core_strbuf_printf(why, "cannot write %s: %s", w->path,
+                               strerror(lerr));
+            return SYNTH_EIO;
+        }
+        return SYNTH_OK;
+    }
     int err = w->error;
     if (err == 0)
         err = finish_file(&w->fp);

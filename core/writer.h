@@ -26,6 +26,7 @@ typedef struct core_writer {
     unsigned long long records;
     long long batch;    /* flush every `batch` records */
     int error;          /* errno of the first write failure, or 0 */
+    int live;           /* writing the final file directly (realtime) */
     core_strbuf line;   /* owned: the line being written */
 } core_writer;
 
@@ -34,10 +35,20 @@ typedef struct core_writer {
 int core_writer_open(core_writer *w, const char *dir, const char *format,
                      const char *stamp, int sidecar, long long batch,
                      core_strbuf *why);
+/* Live output (realtime mode): create the final file <dir>/<format>-
+ * <stamp>.jsonl (never over an existing one) and append each record to it
+ * with a single write, so a reader sees whole lines as soon as they are
+ * written.  Returns SYNTH_OK, or SYNTH_EIO with the reason. */
+int core_writer_open_live(core_writer *w, const char *dir, const char *format,
+                          const char *stamp, int sidecar, core_strbuf *why);
 /* Append record (borrowed) as one line, and meta (borrowed, may be NULL)
  * to the sidecar.  Returns SYNTH_OK or SYNTH_EIO (also remembered). */
 int core_writer_put(core_writer *w, json_t *record, json_t *meta);
-/* Flush, sync and publish under the final name (w->path).  Returns
+/* Live output: push buffered lines to the file now.  Returns SYNTH_OK or
+ * SYNTH_EIO. */
+int core_writer_flush(core_writer *w);
+/* Flush, sync and publish under the final name (w->path); for live output
+ * flush, sync and close.  Returns
  * SYNTH_OK, or SYNTH_EIO with the reason (the temporary files are then
  * removed). */
 int core_writer_commit(core_writer *w, core_strbuf *why);

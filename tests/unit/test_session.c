@@ -25,7 +25,7 @@ static void sink(json_t *session, core_close_reason why, void *user)
                                             "session", session));
 }
 
-static const core_session_limits no_limits = {0, 0, 0, 0};
+static const core_session_limits no_limits = {0, 0, 0, 0, 0};
 
 /* Feed lines written with ' for " (readable test data) and flush. */
 static core_session_stats feed(const char *const *lines,
@@ -214,7 +214,7 @@ static void test_idle_gap_closes(void **state)
         lines[n++] = made[i];
     }
     lines[n] = NULL;
-    core_session_limits lim = {60000, 0, 0, 0};
+    core_session_limits lim = {60000, 0, 0, 0, 0};
     core_session_stats st = feed(lines, &lim);
     for (int i = 0; i < 300; i++)
         free(made[i]);
@@ -238,7 +238,7 @@ static void test_caps(void **state)
         ENV("c:3", "{'ref':'run','id':'z1','timestamp':3}"),
         NULL};
     /* two turns per part, two sessions open at once */
-    core_session_limits lim = {0, 2, 0, 2};
+    core_session_limits lim = {0, 2, 0, 2, 0};
     core_session_stats st = feed(log, &lim);
     /* c:1 part 0 (r1, r2) closes at r3 (cap); c:2 is evicted when c:3
      * opens; then c:1 part 1 and c:3 close at the end. */
@@ -272,7 +272,7 @@ static void test_fixture_counts(void **state)
     assert_int_equal(core_lines_open(&in, path, 1 << 20), SYNTH_OK);
     json_decref(closed);
     closed = json_array();
-    core_session_limits lim = {1800000, 256, 16 << 20, 1000};
+    core_session_limits lim = {1800000, 256, 16 << 20, 1000, 0};
     core_sessionizer *z = core_sessionizer_new(&lim, sink, NULL);
     core_strbuf why = {0};
     const char *line;

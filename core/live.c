@@ -1,0 +1,624 @@
+/* live.c -- realtime mode: followed files, a log socket, a control socket
+ * (see live.h). */
+#include "live.h"
+#include "alloc.h"
+#include "analyze.h"
+#include "follow.h"
+#include "log.h"
+#include "pipeline.h"
+#include "stop.h"
+#include "strbuf.h"
+#include "synth_plugin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CLIENTS 64
+#define MAX_LINE (64u << 20)
+
+/* A connection: an agent writing log lines, or a control client. */
+typedef struct {
+    int fd;
+    int control;             /* a control client */
+    char name[48];           /* "socket:7" for reports */
+    unsigned long long line_no;
+    core_strbuf partial;     /* owned: a line still missing its end */
+} conn;
+
+typedef struct {
+    core_config *cfg;        /* borrowed from the caller, or owned */
+    int own_cfg;             /* cfg was made here (reload, configure) */
+    const char *config_path; /* borrowed */
+    core_pipeline *p;        /* owned: the running pipeline, or NULL */
+    core_follow *follows;    /* owned */
+    size_t nfollows;
+    int listen_fd, control_fd;
+    conn conns[MAX_CLIENTS];
+    size_t nconns;
+    long long started_ms;
+    char last_error[256];
+} live;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- sockets ------------------------------------------------------------- */
+
+static int unix_listen(const char *path, core_strbuf *why)
+{
+    struct sockaddr_un addr;
+    if (strlen(path) >= sizeof addr.sun_path) {
+        core_strbuf_printf(why, "socket path too long: %s", path);
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    strcpy(addr.sun_path, path);
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(path); /* a stale socket of an earlier run */
+    mode_t old = umask(0177); /* the socket file is 0600 from birth */
+    int rc = fd >= 0 ? bind(fd, (struct sockaddr *)&addr, sizeof addr) : -1;
+    umask(old);
+    if (rc != 0 || listen(fd, 16) != 0) {
+        core_strbuf_printf(why, "cannot listen on %s: %s", path,
+                           strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void conn_close(live *l, size_t i)
+{
+    close(l->conns[i].fd);
+    core_strbuf_free(&l->conns[i].partial);
+    l->conns[i] = l->conns[--l->nconns];
+}
+
+static void accept_all(live *l, int lfd, int control)
+{
+    for (;;) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0)
+            return;
+        if (control) {
+            /* only our own user (or root) may steer the service */
+            struct ucred cred;
+            socklen_t len = sizeof cred;
+            if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+                (cred.uid != geteuid() && cred.uid != 0)) {
+                core_warn("control: refused a client of uid %u",
+                          (unsigned)cred.uid);
+                close(fd);
+                continue;
+            }
+        }
+        if (l->nconns == MAX_CLIENTS) {
+            core_warn("too many connections; refusing one");
+            close(fd);
+            continue;
+        }
+        conn *c = &l->conns[l->nconns++];
+        memset(c, 0, sizeof *c);
+        c->fd = fd;
+        c->control = control;
+        snprintf(c->name, sizeof c->name, "%s:%d",
+                 control ? "control" : "socket", fd);
+    }
+}
+
+/* ---- the pipeline ------------------------------------------------------------ */
+
+/* A pipeline for cfg, validated (plugins, options) but not started: it
+ * writes nothing yet.  Returns it, or NULL after reporting why. */
+static core_pipeline *prepare(core_config *cfg)
+{
+    core_pipeline *p = core_calloc(1, sizeof *p);
+    if (core_pipeline_open(p, cfg) != SYNTH_OK) {
+        core_pipeline_close(p);
+        core_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Start a prepared pipeline (stolen) as the running one. */
+static int start(live *l, core_pipeline *p)
+{
+    if (core_pipeline_start(p, 1) != SYNTH_OK) {
+        core_pipeline_close(p);
+        core_free(p);
+        return SYNTH_EIO;
+    }
+    l->p = p;
+    for (size_t f = 0; f < p->formatters.n; f++)
+        core_note("writing %s", p->writers[f].path);
+    return SYNTH_OK;
+}
+
+/* Flush everything open and close the output files. */
+static void close_pipeline(live *l)
+{
+    if (l->p == NULL)
+        return;
+    core_pipeline_process(l->p);
+    core_pipeline_finish(l->p, SYNTH_OK);
+    core_pipeline_summary(l->p);
+    core_pipeline_close(l->p);
+    core_free(l->p);
+    l->p = NULL;
+}
+
+static void on_line(void *user, const char *name, unsigned long long line_no,
+                    const char *line, size_t len)
+{
+    live *l = user;
+    if (l->cfg->enabled)
+        core_pipeline_line(l->p, name, line_no, line, len);
+}
+
+/* Switch to a new config (stolen).  It is checked completely (plugins,
+ * options) before anything changes; then the open sessions are flushed
+ * into the old files and new files are started.  Returns SYNTH_OK, or
+ * SYNTH_ECONFIG with the old config still running untouched. */
+static int switch_config(live *l, core_config *next)
+{
+    core_pipeline *np = prepare(next);
+    if (np == NULL) {
+        core_config_free(next);
+        core_free(next);
+        return SYNTH_ECONFIG;
+    }
+    close_pipeline(l);
+    if (l->own_cfg) {
+        core_config_free(l->cfg);
+        core_free(l->cfg);
+    }
+    l->cfg = next;
+    l->own_cfg = 1;
+    return start(l, np) == SYNTH_OK ? SYNTH_OK : SYNTH_ECONFIG;
+}
+
+/* Load path as a config with the command line's overrides kept.  Returns
+ * a new config, or NULL after reporting why. */
+static core_config *load_config(live *l, const char *path)
+{
+    core_config *c = core_calloc(1, sizeof *c);
+    if (core_config_load(c, path) != SYNTH_OK) {
+        core_config_free(c);
+        core_free(c);
+        return NULL;
+    }
+    /* keep what the command line chose (-i, -o, -p) */
+    for (size_t i = 0; i < c->ninputs; i++)
+        core_free(c->inputs[i]);
+    core_free(c->inputs);
+    c->ninputs = l->cfg->ninputs;
+    c->inputs = core_calloc(c->ninputs + 1, sizeof *c->inputs);
+    for (size_t i = 0; i < c->ninputs; i++)
+        c->inputs[i] = core_strdup(l->cfg->inputs[i]);
+    core_free(c->output_dir);
+    c->output_dir = core_strdup(l->cfg->output_dir);
+    core_free(c->plugin_dir);
+    c->plugin_dir = core_strdup(l->cfg->plugin_dir);
+    return c;
+}
+
+static void reload(live *l)
+{
+    core_note("SIGHUP: reading %s again", l->config_path);
+    core_config *next = load_config(l, l->config_path);
+    if (next == NULL || switch_config(l, next) != SYNTH_OK) {
+        snprintf(l->last_error, sizeof l->last_error,
+                 "reload of %s refused: the configuration is invalid",
+                 l->config_path);
+        core_warn("%s; keeping the one that runs", l->last_error);
+    }
+}
+
+/* ---- control commands ---------------------------------------------------------- */
+
+/* JSON -> libconfig setting under parent (for configure). */
+static int put_setting(config_setting_t *parent, const char *name, json_t *v)
+{
+    int type;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: type = CONFIG_TYPE_GROUP; break;
+    case JSON_ARRAY: type = CONFIG_TYPE_LIST; break;
+    case JSON_STRING: type = CONFIG_TYPE_STRING; break;
+    case JSON_INTEGER: type = CONFIG_TYPE_INT64; break;
+    case JSON_REAL: type = CONFIG_TYPE_FLOAT; break;
+    case JSON_TRUE:
+    case JSON_FALSE: type = CONFIG_TYPE_BOOL; break;
+    default: return -1;
+    }
+    if (name && config_setting_get_member(parent, name))
+        config_setting_remove(parent, name);
+    config_setting_t *s = config_setting_add(parent, name, type);
+    if (s == NULL)
+        return -1;
+    size_t i;
+    const char *k;
+    json_t *x;
+    switch (type) {
+    case CONFIG_TYPE_GROUP:
+        json_object_foreach(v, k, x) if (put_setting(s, k, x) != 0) return -1;
+        return 0;
+    case CONFIG_TYPE_LIST:
+        json_array_foreach(v, i, x) if (put_setting(s, NULL, x) != 0) return -1;
+        return 0;
+    case CONFIG_TYPE_STRING: return config_setting_set_string(s, json_string_value(v)) ? 0 : -1;
+    case CONFIG_TYPE_INT64: return config_setting_set_int64(s, json_integer_value(v)) ? 0 : -1;
+    case CONFIG_TYPE_FLOAT: return config_setting_set_float(s, json_real_value(v)) ? 0 : -1;
+    default: return config_setting_set_bool(s, json_is_true(v)) ? 0 : -1;
+    }
+}
+
+/* configure: the running config file with the request's keys replaced,
+ * validated exactly like the file.  Returns the response. */
+static json_t *cmd_configure(live *l, json_t *req)
+{
+    config_t doc;
+    config_init(&doc);
+    if (config_read_file(&doc, l->config_path) != CONFIG_TRUE) {
+        config_destroy(&doc);
+        return json_pack("{s:b, s:s}", "ok", 0, "error",
+                         "cannot read the running configuration file");
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(req, k, v) {
+        if (strcmp(k, "command") == 0)
+            continue;
+        if (put_setting(config_root_setting(&doc), k, v) != 0) {
+            config_destroy(&doc);
+            return json_pack("{s:b, s:s}", "ok", 0, "error",
+                             "a value cannot be written as configuration");
+        }
+    }
+    /* next to the file, so relative paths mean the same */
+    core_strbuf tmp = {0};
+    core_strbuf_printf(&tmp, "%s/.synthhost-configure-%ld.conf",
+                       l->cfg->dir && l->cfg->dir[0] ? l->cfg->dir : ".",
+                       (long)getpid());
+    int written = config_write_file(&doc, tmp.data) == CONFIG_TRUE;
+    config_destroy(&doc);
+    json_t *resp;
+    core_strbuf errors = {0};
+    core_log_capture = &errors;
+    core_config *next = written ? load_config(l, tmp.data) : NULL;
+    int ok = next && switch_config(l, next) == SYNTH_OK;
+    core_log_capture = NULL;
+    if (ok) {
+        resp = json_pack("{s:b}", "ok", 1);
+    } else {
+        /* the lines name the scratch file: say what it stands for */
+        core_strbuf msg = {0};
+        const char *e = errors.len ? errors.data
+                                   : "the configuration was refused";
+        size_t tl = strlen(tmp.data);
+        for (const char *q = e; *q;) {
+            const char *hit = strstr(q, tmp.data);
+            if (hit == NULL) {
+                core_strbuf_puts(&msg, q);
+                break;
+            }
+            core_strbuf_append(&msg, q, (size_t)(hit - q));
+            core_strbuf_puts(&msg, "configure request");
+            q = hit + tl;
+        }
+        resp = json_pack("{s:b, s:s}", "ok", 0, "error", msg.data);
+        core_strbuf_free(&msg);
+    }
+    unlink(tmp.data);
+    core_strbuf_free(&tmp);
+    core_strbuf_free(&errors);
+    return resp;
+}
+
+static json_t *run_analyze(live *l, char *const *paths, size_t n)
+{
+    core_analyze_opts o = {paths, n, l->cfg};
+    json_t *report = NULL;
+    if (core_analyze(&o, &report) != SYNTH_OK)
+        return NULL;
+    return report;
+}
+
+static json_t *handle(live *l, json_t *req)
+{
+    const char *cmd = json_string_value(json_object_get(req, "command"));
+    if (cmd == NULL)
+        return json_pack("{s:b, s:s}", "ok", 0, "error",
+                         "a request is {\"command\": ...}");
+    if (strcmp(cmd, "status") == 0) {
+        json_t *st = core_pipeline_status(l->p);
+        json_object_set_new(st, "ok", json_true());
+        json_object_set_new(st, "uptime_s",
+                            json_real((double)(now_ms() - l->started_ms) /
+                                      1000.0));
+        json_object_set_new(st, "enabled", json_boolean(l->cfg->enabled));
+        json_object_set_new(st, "mode", json_string(l->cfg->realtime
+                                                        ? "realtime"
+                                                        : "batch"));
+        json_object_set_new(st, "last_error",
+                            l->last_error[0] ? json_string(l->last_error)
+                                             : json_null());
+        return st;
+    }
+    if (strcmp(cmd, "process") == 0 ||
+        strcmp(cmd, "export_all_episodes") == 0) {
+        core_pipeline_process(l->p);
+        json_t *st = core_pipeline_status(l->p);
+        json_t *resp = json_pack("{s:b, s:O, s:O}", "ok", 1, "records",
+                                 json_object_get(st, "records"), "files",
+                                 json_object_get(st, "files"));
+        if (strcmp(cmd, "export_all_episodes") == 0)
+            json_object_set(resp, "episodes",
+                            json_object_get(json_object_get(st, "files"),
+                                            "episodes")
+                                ? json_object_get(json_object_get(st, "files"),
+                                                  "episodes")
+                                : json_null());
+        if (json_is_true(json_object_get(req, "analyze"))) {
+            size_t n = json_object_size(json_object_get(st, "files")), i = 0;
+            char **paths = core_calloc(n + 1, sizeof *paths);
+            const char *k;
+            json_t *v;
+            json_object_foreach(json_object_get(st, "files"), k, v)
+                paths[i++] = (char *)json_string_value(v);
+            json_t *report = run_analyze(l, paths, n);
+            json_object_set_new(resp, "analysis",
+                                report ? report : json_null());
+            core_free(paths);
+        }
+        json_decref(st);
+        return resp;
+    }
+    if (strcmp(cmd, "analyze") == 0) {
+        const char *path = json_string_value(json_object_get(req, "path"));
+        if (path == NULL)
+            path = json_string_value(json_object_get(req, "filePath"));
+        if (path == NULL)
+            return json_pack("{s:b, s:s}", "ok", 0, "error",
+                             "analyze needs \"path\"");
+        char *paths[1] = {(char *)path};
+        json_t *report = run_analyze(l, paths, 1);
+        if (report == NULL)
+            return json_pack("{s:b, s:s}", "ok", 0, "error",
+                             "cannot analyse that file");
+        return json_pack("{s:b, s:o}", "ok", 1, "analysis", report);
+    }
+    if (strcmp(cmd, "clear") == 0) {
+        size_t n = core_pipeline_clear(l->p);
+        return json_pack("{s:b, s:I}", "ok", 1, "sessions_cleared",
+                         (json_int_t)n);
+    }
+    if (strcmp(cmd, "configure") == 0)
+        return cmd_configure(l, req);
+    return json_pack("{s:b, s:s}", "ok", 0, "error",
+                     "unknown command (known: status, process, configure, "
+                     "analyze, export_all_episodes, clear)");
+}
+
+static void control_line(live *l, conn *c, const char *line, size_t len)
+{
+    json_error_t err;
+    json_t *req = json_loadb(line, len, 0, &err);
+    json_t *resp = json_is_object(req)
+                       ? handle(l, req)
+                       : json_pack("{s:b, s:s}", "ok", 0, "error",
+                                   "not a JSON object");
+    json_decref(req);
+    char *text = json_dumps(resp, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    json_decref(resp);
+    if (text) {
+        /* the control socket is blocking for the answer: it is short */
+        int flags = fcntl(c->fd, F_GETFL);
+        fcntl(c->fd, F_SETFL, flags & ~O_NONBLOCK);
+        size_t n = strlen(text);
+        if (write(c->fd, text, n) != (ssize_t)n || write(c->fd, "\n", 1) != 1)
+            core_warn("control: a client went away before its answer");
+        fcntl(c->fd, F_SETFL, flags);
+        free(text);
+    }
+}
+
+/* Read what a connection sent; returns 0 to keep it, -1 to close it. */
+static int conn_read(live *l, conn *c)
+{
+    char buf[1 << 16];
+    for (;;) {
+        ssize_t n = read(c->fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (n <= 0)
+            return -1; /* closed (a half line without its end is dropped) */
+        const char *p = buf, *end = buf + n;
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            if (nl == NULL) {
+                core_strbuf_append(&c->partial, p, (size_t)(end - p));
+                if (c->partial.len > MAX_LINE) {
+                    core_warn("%s: a line over %u bytes; closing", c->name,
+                              MAX_LINE);
+                    return -1;
+                }
+                break;
+            }
+            const char *line = p;
+            size_t len = (size_t)(nl - p);
+            if (c->partial.len) {
+                core_strbuf_append(&c->partial, p, len);
+                line = c->partial.data;
+                len = c->partial.len;
+            }
+            if (len > 0 && line[len - 1] == '\r')
+                len--;
+            c->line_no++;
+            if (c->control)
+                control_line(l, c, line, len);
+            else
+                on_line(l, c->name, c->line_no, line, len);
+            core_strbuf_reset(&c->partial);
+            p = nl + 1;
+        }
+    }
+}
+
+/* ---- the loop ---------------------------------------------------------------------- */
+
+int core_live_run(core_config *cfg, const char *config_path)
+{
+    live l;
+    memset(&l, 0, sizeof l);
+    l.cfg = cfg;
+    l.config_path = config_path;
+    l.listen_fd = l.control_fd = -1;
+    l.started_ms = now_ms();
+    core_pipeline *first = prepare(cfg);
+    if (first == NULL)
+        return SYNTH_ECONFIG;
+    if (start(&l, first) != SYNTH_OK)
+        return SYNTH_EIO;
+    core_strbuf why = {0};
+    if (cfg->listen && (l.listen_fd = unix_listen(cfg->listen, &why)) < 0)
+        goto fail;
+    if (cfg->control && (l.control_fd = unix_listen(cfg->control, &why)) < 0)
+        goto fail;
+    l.follows = core_calloc(cfg->ninputs + 1, sizeof *l.follows);
+    for (size_t i = 0; i < cfg->ninputs; i++)
+        if (strcmp(cfg->inputs[i], "-") != 0)
+            core_follow_init(&l.follows[l.nfollows++], cfg->inputs[i]);
+    core_note("live: following %zu file(s)%s%s%s%s", l.nfollows,
+              cfg->listen ? ", listening on " : "",
+              cfg->listen ? cfg->listen : "",
+              cfg->control ? ", control on " : "",
+              cfg->control ? cfg->control : "");
+    while (!core_stop_requested) {
+        struct pollfd fds[MAX_CLIENTS + 2];
+        nfds_t n = 0;
+        if (l.listen_fd >= 0)
+            fds[n++] = (struct pollfd){l.listen_fd, POLLIN, 0};
+        if (l.control_fd >= 0)
+            fds[n++] = (struct pollfd){l.control_fd, POLLIN, 0};
+        nfds_t first_conn = n;
+        for (size_t i = 0; i < l.nconns; i++)
+            fds[n++] = (struct pollfd){l.conns[i].fd, POLLIN, 0};
+        int ready = poll(fds, n, l.cfg->poll_ms);
+        if (ready < 0 && errno != EINTR)
+            break;
+        if (core_reload_requested) {
+            core_reload_requested = 0;
+            reload(&l);
+        }
+        for (nfds_t i = 0; ready > 0 && i < first_conn; i++)
+            if (fds[i].revents & POLLIN)
+                accept_all(&l, fds[i].fd, fds[i].fd == l.control_fd);
+        /* connections, newest index first so closing one is safe */
+        for (size_t i = l.nconns; ready > 0 && i > 0; i--) {
+            size_t k = i - 1;
+            nfds_t slot = first_conn + (nfds_t)k;
+            if (slot < n && fds[slot].fd == l.conns[k].fd &&
+                (fds[slot].revents & (POLLIN | POLLHUP | POLLERR)) &&
+                conn_read(&l, &l.conns[k]) != 0)
+                conn_close(&l, k);
+        }
+        for (size_t i = 0; i < l.nfollows; i++)
+            if (core_follow_poll(&l.follows[i], on_line, &l) < 0)
+                snprintf(l.last_error, sizeof l.last_error, "%s: %s",
+                         l.follows[i].path, strerror(errno));
+        core_pipeline_tick(l.p, now_ms());
+    }
+    core_note("stopping: flushing the open sessions");
+    for (size_t i = 0; i < l.nconns; i++) {
+        close(l.conns[i].fd);
+        core_strbuf_free(&l.conns[i].partial);
+    }
+    close_pipeline(&l);
+    for (size_t i = 0; i < l.nfollows; i++)
+        core_follow_close(&l.follows[i]);
+    core_free(l.follows);
+    /* the sockets are the first config's (cfg is the caller's) */
+    if (l.listen_fd >= 0) {
+        close(l.listen_fd);
+        unlink(cfg->listen);
+    }
+    if (l.control_fd >= 0) {
+        close(l.control_fd);
+        unlink(cfg->control);
+    }
+    if (l.own_cfg) {
+        /* hand the caller back its own config */
+        core_config_free(l.cfg);
+        core_free(l.cfg);
+    }
+    core_strbuf_free(&why);
+    return SYNTH_OK;
+fail:
+    core_error("%s", core_strbuf_str(&why));
+    core_strbuf_free(&why);
+    if (l.listen_fd >= 0)
+        close(l.listen_fd);
+    close_pipeline(&l);
+    return SYNTH_EIO;
+}
+
+int core_live_ctl(const char *path, json_t *request)
+{
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof addr.sun_path)
+        return SYNTH_EIO;
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        core_error("cannot connect to %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return SYNTH_EIO;
+    }
+    char *text = json_dumps(request, JSON_COMPACT);
+    size_t n = strlen(text);
+    int ok = write(fd, text, n) == (ssize_t)n && write(fd, "\n", 1) == 1;
+    free(text);
+    core_strbuf resp = {0};
+    char buf[4096];
+    ssize_t got;
+    while (ok && (got = read(fd, buf, sizeof buf)) > 0) {
+        core_strbuf_append(&resp, buf, (size_t)got);
+        if (memchr(buf, '\n', (size_t)got))
+            break;
+    }
+    close(fd);
+    if (!ok || resp.len == 0) {
+        core_error("no answer from %s", path);
+        core_strbuf_free(&resp);
+        return SYNTH_EIO;
+    }
+    fputs(resp.data, stdout);
+    json_t *r = json_loads(resp.data, JSON_DISABLE_EOF_CHECK, NULL);
+    int rc = json_is_true(json_object_get(r, "ok")) ? SYNTH_OK : SYNTH_EINVAL;
+    json_decref(r);
+    core_strbuf_free(&resp);
+    return rc;
+}

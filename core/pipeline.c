@@ -398,8 +398,9 @@ static void sync_writers(core_pipeline *p)
 
 void core_pipeline_tick(core_pipeline *p, long long now_ms)
 {
-    core_feed_flush(p->feed);
+    /* the lines taken since the last tick arrived by now_ms */
     core_sessionizer_set_now(p->sz, now_ms);
+    core_feed_flush(p->feed);
     if (p->cfg->limits.idle_timeout_ms > 0)
         core_sessionizer_close_stale(p->sz, p->cfg->limits.idle_timeout_ms);
     sync_writers(p);

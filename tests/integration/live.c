@@ -1,0 +1,499 @@
+/*
+ * live.c -- mode = "realtime" with real processes, sockets and files: a
+ * writer appends the example log while synthhost follows it and records
+ * appear during the run; rotation and truncation mid-stream; two agents on
+ * the socket at once; every control command with its response; configure
+ * and SIGHUP refusing a bad configuration; SIGTERM flushing.  The records
+ * are compared with a batch run over the same lines.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static char *dir;
+static pid_t pid;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static char *path_in(const char *name)
+{
+    return tu_fmt("%s/%s", dir, name);
+}
+
+/* The idle timeout most tests use: longer than any pause they make. */
+#define SLOW "session = { idle_timeout_ms = 3000; };\n"
+
+/* Start `synthhost -c live.conf` with extra config lines. */
+static void start(const char *extra)
+{
+    char *conf = path_in("live.conf");
+    char *text = tu_fmt("mode = \"realtime\";\ninput = \"agent.jsonl\";\n"
+                        "listen = \"agents.sock\";\ncontrol = \"ctl.sock\";\n"
+                        "output_dir = \"out\";\nplugin_dir = \"%s/plugins\";\n"
+                        "formats = [\"instruction-tuning\", \"episodes\"];\n"
+                        "poll_ms = 20;\n%s",
+                        tu_build(), extra);
+    tu_write(conf, text);
+    char *err = path_in("live.err");
+    char *host = tu_fmt("%s/synthhost", tu_build());
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        freopen(err, "w", stderr);
+        execl(host, host, "-c", conf, (char *)NULL);
+        _exit(127);
+    }
+    /* ready when the control socket answers */
+    char *sock = path_in("ctl.sock");
+    struct stat st;
+    for (int i = 0; i < 300 && stat(sock, &st) != 0; i++)
+        usleep(10000);
+    assert_int_equal(stat(sock, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    free(sock);
+    free(host);
+    free(err);
+    free(text);
+    free(conf);
+}
+
+static int stop(int sig)
+{
+    kill(pid, sig);
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* One control request; returns the parsed answer. */
+static json_t *ctl(const char *command, const char *args)
+{
+    char *host = tu_fmt("%s/synthhost", tu_build());
+    char *sock = path_in("ctl.sock");
+    char *argv[] = {host, "ctl", "--socket", sock, (char *)command,
+                    (char *)args, NULL};
+    char *out = NULL;
+    tu_run(argv, NULL, &out, NULL);
+    json_t *r = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
+    if (r == NULL)
+        fail_msg("ctl %s: no JSON answer: %s", command, out);
+    free(out);
+    free(sock);
+    free(host);
+    return r;
+}
+
+static void append(const char *name, const char *text)
+{
+    char *p = path_in(name);
+    FILE *f = fopen(p, "a");
+    fputs(text, f);
+    fclose(f);
+    free(p);
+}
+
+/* The example log's lines. */
+static char **lines;
+static size_t nlines;
+
+static int setup(void **state)
+{
+    (void)state;
+    char *log = tu_fmt("%s/examples/agent-log.jsonl", tu_root());
+    char *text = tu_read(log);
+    char *save = NULL;
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        lines = realloc(lines, (nlines + 1) * sizeof *lines);
+        lines[nlines++] = tu_fmt("%s\n", l);
+    }
+    free(text);
+    free(log);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < nlines; i++)
+        free(lines[i]);
+    free(lines);
+    return 0;
+}
+
+static int each_setup(void **state)
+{
+    (void)state;
+    dir = tu_tmpdir();
+    append("agent.jsonl", "");
+    return 0;
+}
+
+static int each_teardown(void **state)
+{
+    (void)state;
+    tu_rmrf(dir);
+    free(dir);
+    return 0;
+}
+
+/* Sorted instruction-tuning lines of every file in out/ (one string). */
+static char *it_records(const char *out_dir)
+{
+    char *cmd = tu_fmt("cat '%s'/instruction-tuning-*.jsonl | sort > '%s/it.sorted'",
+                       out_dir, dir);
+    if (system(cmd) != 0)
+        fail_msg("%s failed", cmd);
+    free(cmd);
+    char *p = path_in("it.sorted");
+    char *t = tu_read(p);
+    free(p);
+    return t;
+}
+
+/* What a batch run writes for the example log. */
+static char *batch_it(void)
+{
+    char *conf = path_in("batch.conf");
+    char *text = tu_fmt("input = \"%s/examples/agent-log.jsonl\";\n"
+                        "formats = [\"instruction-tuning\"];\n", tu_root());
+    tu_write(conf, text);
+    char *out = path_in("batch-out");
+    char *host = tu_fmt("%s/synthhost", tu_build());
+    char *argv[] = {host, "-q", "-c", conf, "-o", out, NULL};
+    assert_int_equal(tu_run(argv, NULL, NULL, NULL), 0);
+    char *r = it_records(out);
+    free(host);
+    free(out);
+    free(text);
+    free(conf);
+    return r;
+}
+
+static int count_lines_in(const char *pattern)
+{
+    char *cmd = tu_fmt("cat %s 2>/dev/null | wc -l", pattern);
+    FILE *f = popen(cmd, "r");
+    int n = 0;
+    if (fscanf(f, "%d", &n) != 1)
+        n = 0;
+    pclose(f);
+    free(cmd);
+    return n;
+}
+
+/* A writer appends the log line by line while synthhost follows it; the
+ * file is rotated and later truncated on the way (pauses shorter than the
+ * 1 s idle timeout, so no run is cut in two); the records appear while it
+ * runs, and they are those of a batch run. */
+static void test_follow_rotate_truncate(void **state)
+{
+    (void)state;
+    start("session = { idle_timeout_ms = 1000; };\n");
+    char *it_glob = tu_fmt("'%s'/out/instruction-tuning-*.jsonl", dir);
+    size_t third = nlines / 3;
+    for (size_t i = 0; i < third; i++)
+        append("agent.jsonl", lines[i]);
+    /* rotation: the old file moves away, a new one takes its name */
+    char *a = path_in("agent.jsonl"), *b = path_in("agent.jsonl.1");
+    usleep(100000);
+    assert_int_equal(rename(a, b), 0);
+    for (size_t i = third; i < 2 * third; i++)
+        append("agent.jsonl", lines[i]);
+    /* truncation: the file is emptied and written again from the start */
+    usleep(200000);
+    FILE *f = fopen(a, "w");
+    fclose(f);
+    usleep(100000);
+    for (size_t i = 2 * third; i < nlines; i++)
+        append("agent.jsonl", lines[i]);
+    /* every record appears while it still runs, once the sessions idle */
+    char *want = batch_it();
+    int expected = 0;
+    for (const char *p = want; *p; p++)
+        expected += *p == '\n';
+    double t0 = now();
+    while (count_lines_in(it_glob) < expected && now() - t0 < 10)
+        usleep(20000);
+    json_t *st = ctl("status", NULL);
+    assert_int_equal(json_integer_value(json_object_get(st, "lines")),
+                     (json_int_t)nlines);
+    json_decref(st);
+    assert_int_equal(count_lines_in(it_glob), expected);
+    assert_int_equal(stop(SIGTERM), 0);
+    char *out = path_in("out");
+    char *live_it = it_records(out);
+    if (strcmp(live_it, want) != 0) {
+        /* kept for a look: the message would be cut */
+        char *a_path = tu_fmt("%s/tests/live-records.jsonl", tu_build());
+        char *b_path = tu_fmt("%s/tests/batch-records.jsonl", tu_build());
+        tu_write(a_path, live_it);
+        tu_write(b_path, want);
+        fail_msg("live records differ from the batch run: compare %s with %s",
+                 a_path, b_path);
+    }
+    free(live_it);
+    free(want);
+    free(out);
+    free(a);
+    free(b);
+    free(it_glob);
+}
+
+static void send_lines(const char *sock, char **which, size_t n)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    strcpy(addr.sun_path, sock);
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0)
+        _exit(3);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(which[i]);
+        /* half a line, a pause, the rest: lines cross reads */
+        if (write(fd, which[i], len / 2) < 0 ||
+            write(fd, which[i] + len / 2, len - len / 2) < 0)
+            _exit(4);
+    }
+    close(fd);
+}
+
+/* Two agents write at once, each its own contexts. */
+static void test_two_socket_clients(void **state)
+{
+    (void)state;
+    start(SLOW);
+    char **even = calloc(nlines, sizeof *even), **odd = calloc(nlines, sizeof *odd);
+    size_t ne = 0, no = 0;
+    for (size_t i = 0; i < nlines; i++) {
+        /* split by context, so each context's lines keep their order */
+        const char *c = strstr(lines[i], "\"contextId\":\"");
+        unsigned h = 0;
+        for (c += 13; *c && *c != '"'; c++)
+            h = h * 31 + (unsigned char)*c;
+        if (h % 2)
+            odd[no++] = lines[i];
+        else
+            even[ne++] = lines[i];
+    }
+    char *sock = path_in("agents.sock");
+    pid_t a = fork();
+    if (a == 0) {
+        send_lines(sock, even, ne);
+        _exit(0);
+    }
+    pid_t b = fork();
+    if (b == 0) {
+        send_lines(sock, odd, no);
+        _exit(0);
+    }
+    int sa, sb;
+    waitpid(a, &sa, 0);
+    waitpid(b, &sb, 0);
+    assert_int_equal(WEXITSTATUS(sa), 0);
+    assert_int_equal(WEXITSTATUS(sb), 0);
+    usleep(300000);
+    json_t *st = ctl("status", NULL);
+    assert_int_equal(json_integer_value(json_object_get(st, "lines")),
+                     (json_int_t)nlines);
+    json_decref(st);
+    json_t *r = ctl("process", NULL);
+    json_decref(r);
+    assert_int_equal(stop(SIGTERM), 0);
+    char *out = path_in("out");
+    char *live_it = it_records(out), *want = batch_it();
+    assert_string_equal(live_it, want);
+    free(live_it);
+    free(want);
+    free(out);
+    free(sock);
+    free(even);
+    free(odd);
+}
+
+/* Every command, and the refusals. */
+static void test_control_commands(void **state)
+{
+    (void)state;
+    start(SLOW);
+    for (size_t i = 0; i < 200; i++)
+        append("agent.jsonl", lines[i]);
+    usleep(300000);
+    json_t *st = ctl("status", NULL);
+    static const char *const fields[] = {
+        "ok", "uptime_s", "bytes", "lines", "events", "open_sessions",
+        "records", "bad_lines", "counters", "last_error", "files", NULL};
+    for (int i = 0; fields[i]; i++)
+        if (json_object_get(st, fields[i]) == NULL)
+            fail_msg("status lacks %s", fields[i]);
+    assert_int_equal(json_integer_value(json_object_get(st, "lines")), 200);
+    assert_true(json_integer_value(json_object_get(st, "open_sessions")) > 0);
+    json_decref(st);
+
+    /* clear drops what is open, counted */
+    json_t *r = ctl("clear", NULL);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    assert_true(json_integer_value(json_object_get(r, "sessions_cleared")) > 0);
+    json_decref(r);
+    st = ctl("status", NULL);
+    assert_int_equal(json_integer_value(json_object_get(st, "open_sessions")), 0);
+    json_decref(st);
+
+    for (size_t i = 200; i < nlines; i++)
+        append("agent.jsonl", lines[i]);
+    usleep(300000);
+    /* process (with the analysis) writes what was open */
+    r = ctl("process", "{\"analyze\": true}");
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    json_t *records = json_object_get(r, "records");
+    assert_true(json_integer_value(json_object_get(records, "instruction-tuning")) > 0);
+    assert_true(json_is_number(json_object_get(json_object_get(r, "analysis"),
+                                               "overallScore")));
+    const char *it_path = json_string_value(
+        json_object_get(json_object_get(r, "files"), "instruction-tuning"));
+    char *it_copy = strdup(it_path);
+    json_decref(r);
+
+    /* export_all_episodes names the episodes file */
+    r = ctl("export_all_episodes", NULL);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    assert_non_null(strstr(json_string_value(json_object_get(r, "episodes")),
+                           "/out/episodes-"));
+    json_decref(r);
+
+    /* analyze a file */
+    char *args = tu_fmt("{\"path\": \"%s\"}", it_copy);
+    r = ctl("analyze", args);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    assert_true(json_object_get(json_object_get(json_object_get(r, "analysis"),
+                                                "byFormat"),
+                                "instruction-tuning") != NULL);
+    json_decref(r);
+    free(args);
+
+    /* configure: a bad value is refused with the reason, nothing changes */
+    r = ctl("configure", "{\"formats\": [\"instrction-tuning\"]}");
+    assert_false(json_is_true(json_object_get(r, "ok")));
+    assert_non_null(strstr(json_string_value(json_object_get(r, "error")),
+                           "unknown format \"instrction-tuning\"; did you "
+                           "mean \"instruction-tuning\"?"));
+    json_decref(r);
+    r = ctl("configure", "{\"batch_size\": \"many\"}");
+    assert_false(json_is_true(json_object_get(r, "ok")));
+    assert_non_null(strstr(json_string_value(json_object_get(r, "error")),
+                           "\"batch_size\" must be an integer"));
+    json_decref(r);
+    st = ctl("status", NULL);
+    assert_non_null(json_object_get(json_object_get(st, "files"), "episodes"));
+    json_decref(st);
+    /* a good one switches formats */
+    r = ctl("configure", "{\"formats\": [\"conversation\"]}");
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    json_decref(r);
+    st = ctl("status", NULL);
+    json_t *files = json_object_get(st, "files");
+    assert_int_equal(json_object_size(files), 1);
+    assert_non_null(json_object_get(files, "conversation"));
+    json_decref(st);
+    r = ctl("frobnicate", NULL);
+    assert_false(json_is_true(json_object_get(r, "ok")));
+    json_decref(r);
+    assert_int_equal(stop(SIGTERM), 0);
+    free(it_copy);
+}
+
+/* SIGHUP with a bad config keeps the old one; SIGTERM flushes. */
+static void test_sighup_and_sigterm(void **state)
+{
+    (void)state;
+    start(SLOW);
+    for (size_t i = 0; i < nlines; i++)
+        append("agent.jsonl", lines[i]);
+    usleep(300000);
+    char *conf = path_in("live.conf");
+    append("live.conf", "formats = [\"nope\"];\n"); /* now invalid */
+    kill(pid, SIGHUP);
+    usleep(300000);
+    json_t *st = ctl("status", NULL);
+    assert_true(json_is_true(json_object_get(st, "ok")));
+    assert_non_null(strstr(json_string_value(json_object_get(st, "last_error")),
+                           "refused"));
+    assert_non_null(json_object_get(json_object_get(st, "files"), "episodes"));
+    json_decref(st);
+    /* open sessions are flushed on SIGTERM: everything is written */
+    assert_int_equal(stop(SIGTERM), 0);
+    char *out = path_in("out");
+    char *live_it = it_records(out), *want = batch_it();
+    assert_string_equal(live_it, want);
+    char *err_path = path_in("live.err");
+    char *err = tu_read(err_path);
+    assert_non_null(strstr(err, "keeping the one that runs"));
+    free(err);
+    free(err_path);
+    free(live_it);
+    free(want);
+    free(out);
+    free(conf);
+}
+
+/* From a line written to its record on disk (one answered turn, the
+ * session closed by a 200 ms idle timeout). */
+static void test_latency(void **state)
+{
+    (void)state;
+    start("session = { idle_timeout_ms = 200; };\n");
+    const char *turn =
+        "{\"contextId\":\"cli:lat\",\"log\":{\"ref\":\"input\",\"id\":\"i1\","
+        "\"content\":\"ping please\"}}\n"
+        "{\"contextId\":\"cli:lat\",\"log\":{\"ref\":\"output\",\"id\":\"o1\","
+        "\"content\":\"pong, here you are\",\"data\":\"pong, here you are\"},"
+        "\"done\":true}\n";
+    char *glob = tu_fmt("'%s'/out/instruction-tuning-*.jsonl", dir);
+    double t0 = now();
+    append("agent.jsonl", turn);
+    while (count_lines_in(glob) == 0 && now() - t0 < 5)
+        usleep(5000);
+    double ms = (now() - t0) * 1000;
+    assert_int_equal(count_lines_in(glob), 1);
+    print_message("latency from line to record on disk: %.0f ms (idle timeout "
+                  "200 ms, poll 20 ms)\n", ms);
+    assert_int_equal(stop(SIGTERM), 0);
+    free(glob);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_follow_rotate_truncate, each_setup,
+                                        each_teardown),
+        cmocka_unit_test_setup_teardown(test_two_socket_clients, each_setup,
+                                        each_teardown),
+        cmocka_unit_test_setup_teardown(test_control_commands, each_setup,
+                                        each_teardown),
+        cmocka_unit_test_setup_teardown(test_sighup_and_sigterm, each_setup,
+                                        each_teardown),
+        cmocka_unit_test_setup_teardown(test_latency, each_setup,
+                                        each_teardown),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

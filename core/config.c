@@ -16,7 +16,7 @@ static const char *const top_keys[] = {
     "enabled", "input", "output_dir", "plugin_dir", "formats", "mode",
     "batch_size", "capture", "filters", "privacy", "plugins", "session",
     "max_line_bytes", "sidecar", "skip_superseded", "threads", "listen",
-    "control", "poll_ms", NULL};
+    "control", "poll_ms", "checkpoint", NULL};
 static const char *const session_keys[] = {"idle_gap_ms", "max_turns",
                                            "max_bytes", "max_open",
                                            "idle_timeout_ms", NULL};
@@ -36,6 +36,7 @@ void core_config_defaults(core_config *c)
     c->skip_superseded = 1;
     c->threads = 2;
     c->poll_ms = 200;
+    c->checkpoint = 1;
 }
 
 char *core_config_resolve(const char *base, const char *p)
@@ -286,6 +287,8 @@ static void load_key(core_config *c, config_setting_t *s)
         get_bool(c, s, &c->enabled);
     } else if (strcmp(name, "sidecar") == 0) {
         get_bool(c, s, &c->sidecar);
+    } else if (strcmp(name, "checkpoint") == 0) {
+        get_bool(c, s, &c->checkpoint);
     } else if (strcmp(name, "skip_superseded") == 0) {
         get_bool(c, s, &c->skip_superseded);
     } else if (strcmp(name, "poll_ms") == 0) {

@@ -35,6 +35,7 @@ typedef struct core_config {
                                  partials a later line replaces */
     int threads;              /* `threads`: 1 inline, 2 three stages */
     int realtime;             /* `mode = "realtime"` */
+    int checkpoint;           /* `checkpoint`: exactly-once batch runs */
     char *listen;             /* owned: `listen` unix socket path, or NULL */
     char *control;            /* owned: `control` socket path, or NULL */
     int poll_ms;              /* `poll_ms`: how often followed files are

@@ -5,11 +5,13 @@
 #include "lines.h"
 #include "queue.h"
 #include "log.h"
+#include "checkpoint.h"
 #include "feed.h"
 #include "reader.h"
 #include "stop.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -445,13 +447,20 @@ int core_pipeline_finish(core_pipeline *p, int rc)
                                              : p->writers[f].path,
                            strerror(p->writers[f].error));
     }
-    /* Publish all or nothing (live files are already there: close them). */
-    for (size_t f = 0; (rc == SYNTH_OK || p->live) && f < p->formatters.n;
-         f++) {
-        if (core_writer_commit(&p->writers[f], &why) != SYNTH_OK) {
-            core_error("%s", core_strbuf_str(&why));
-            rc = SYNTH_EIO;
-        }
+    if (p->live) {
+        /* the files are already there: close them */
+        for (size_t f = 0; f < p->formatters.n; f++)
+            if (core_writer_commit(&p->writers[f], &why) != SYNTH_OK) {
+                core_error("%s", core_strbuf_str(&why));
+                rc = SYNTH_EIO;
+            }
+    } else if (rc == SYNTH_OK &&
+               core_checkpoint_publish(p->cfg->output_dir, p->writers,
+                                       p->formatters.n, p->identity,
+                                       &why) != SYNTH_OK) {
+        /* all or nothing, exactly once even across a crash */
+        core_error("%s", core_strbuf_str(&why));
+        rc = SYNTH_EIO;
     }
     core_strbuf_free(&why);
     if (rc == SYNTH_OK && p->plugin_errors)
@@ -461,6 +470,35 @@ int core_pipeline_finish(core_pipeline *p, int rc)
 
 int core_pipeline_run(core_pipeline *p)
 {
+    core_config *cfg = p->cfg;
+    if (cfg->checkpoint) {
+        /* a crashed run first: finish its publish, drop its leftovers */
+        core_strbuf why = {0};
+        struct stat st;
+        if (stat(cfg->output_dir, &st) == 0 &&
+            core_checkpoint_recover(cfg->output_dir, &why) != SYNTH_OK) {
+            core_error("%s", core_strbuf_str(&why));
+            core_strbuf_free(&why);
+            return SYNTH_EIO;
+        }
+        core_strbuf_free(&why);
+        p->identity = core_checkpoint_identity(cfg);
+        json_t *done = p->identity
+                           ? core_checkpoint_find(cfg->output_dir, p->identity)
+                           : NULL;
+        if (done) {
+            size_t i;
+            json_t *f;
+            core_note("these inputs were already processed with this "
+                      "config; nothing to do");
+            json_array_foreach(done, i, f)
+                core_note("already written: %s",
+                          json_string_value(json_object_get(f, "path")));
+            json_decref(done);
+            p->already_done = 1;
+            return SYNTH_OK;
+        }
+    }
     int rc = core_pipeline_start(p, 0);
     if (rc != SYNTH_OK)
         return rc;
@@ -506,6 +544,8 @@ json_t *core_pipeline_status(const core_pipeline *p)
 
 void core_pipeline_summary(const core_pipeline *p)
 {
+    if (p->already_done)
+        return;
     const core_session_stats *st =
         p->sz ? core_sessionizer_stats(p->sz) : NULL;
     core_note("read %llu lines (%llu bytes): %llu bad, %llu blank, %llu "
@@ -595,6 +635,7 @@ void core_pipeline_close(core_pipeline *p)
     stage_free(&p->scorers);
     core_registry_free(&p->reg);
     core_metrics_free(&p->counters);
+    json_decref(p->identity);
     core_free(p->records);
     core_free(p->scored);
     core_free(p->score_sum);

@@ -31,6 +31,8 @@ typedef struct core_pipeline {
     unsigned long long sessions_dropped, records_dropped, plugin_errors;
     unsigned long long sessions_cleared;  /* by ctl clear */
     int live;                 /* realtime: final files, appended to */
+    json_t *identity;         /* owned: this run for the checkpoint, or NULL */
+    int already_done;         /* the checkpoint says these inputs are done */
     unsigned long long *records;  /* owned, per formatter: records written */
     unsigned long long *scored;   /* owned, per formatter: of them scored */
     double *score_sum;            /* owned, per formatter: their scores */

@@ -234,6 +234,74 @@ static int publish(const char *tmp, const char *final)
     return 0;
 }
 
+int core_writer_finish(core_writer *w, core_strbuf *why)
+{
+    int err = w->error;
+    if (err == 0 && w->fp)
+        err = finish_file(&w->fp);
+    if (err == 0 && w->meta)
+        err = finish_file(&w->meta);
+    if (err != 0) {
+        core_strbuf_printf(why, "cannot write %s: %s",
+                           w->tmp ? w->tmp : w->path, strerror(err));
+        return SYNTH_EIO;
+    }
+    return SYNTH_OK;
+}
+
+int core_writer_choose(core_writer *w, core_strbuf *why)
+{
+    struct stat st;
+    for (int n = 1; n < 1000; n++) {
+        core_strbuf p = {0};
+        if (n == 1)
+            core_strbuf_printf(&p, "%s/%s.jsonl", w->dir, w->base);
+        else
+            core_strbuf_printf(&p, "%s/%s-%d.jsonl", w->dir, w->base, n);
+        if (lstat(p.data, &st) != 0 && errno == ENOENT) {
+            core_free(w->path);
+            w->path = p.data;
+            core_free(w->meta_path);
+            w->meta_path = NULL;
+            if (w->meta_tmp) {
+                core_strbuf m = {0};
+                core_strbuf_printf(&m, "%s.meta", w->path);
+                w->meta_path = m.data;
+            }
+            return SYNTH_OK;
+        }
+        core_strbuf_free(&p);
+    }
+    core_strbuf_printf(why, "no free file name for %s in %s", w->base, w->dir);
+    return SYNTH_EIO;
+}
+
+int core_writer_link(core_writer *w, core_strbuf *why)
+{
+    int err = publish(w->tmp, w->path);
+    if (err == 0 && w->meta_tmp)
+        err = publish(w->meta_tmp, w->meta_path);
+    if (err != 0) {
+        core_strbuf_printf(why, "cannot publish %s: %s", w->path,
+                           strerror(err));
+        return SYNTH_EIO;
+    }
+    core_free(w->tmp);
+    w->tmp = NULL;
+    core_free(w->meta_tmp);
+    w->meta_tmp = NULL;
+    return SYNTH_OK;
+}
+
+void core_writer_sync_dir(const char *dir)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+}
+
 int core_writer_commit(core_writer *w, core_strbuf *why)
 {
     if (w->live) {
@@ -249,62 +317,11 @@ int core_writer_commit(core_writer *w, core_strbuf *why)
         }
         return SYNTH_OK;
     }
-    int err = w->error;
-    if (err == 0)
-        err = finish_file(&w->fp);
-    if (err == 0 && w->meta)
-        err = finish_file(&w->meta);
-    if (err != 0) {
-        core_strbuf_printf(why, "cannot write %s: %s", w->tmp, strerror(err));
+    if (core_writer_finish(w, why) != SYNTH_OK ||
+        core_writer_choose(w, why) != SYNTH_OK ||
+        core_writer_link(w, why) != SYNTH_OK)
         return SYNTH_EIO;
-    }
-    for (int n = 1; n < 1000; n++) {
-        core_strbuf p = {0};
-        if (n == 1)
-            core_strbuf_printf(&p, "%s/%s.jsonl", w->dir, w->base);
-        else
-            core_strbuf_printf(&p, "%s/%s-%d.jsonl", w->dir, w->base, n);
-        err = publish(w->tmp, p.data);
-        if (err == EEXIST) {
-            core_strbuf_free(&p);
-            continue;
-        }
-        if (err != 0) {
-            core_strbuf_printf(why, "cannot publish %s: %s", p.data,
-                               strerror(err));
-            core_strbuf_free(&p);
-            return SYNTH_EIO;
-        }
-        w->path = p.data;
-        core_free(w->tmp);
-        w->tmp = NULL;
-        break;
-    }
-    if (w->path == NULL) {
-        core_strbuf_printf(why, "no free file name for %s in %s", w->base,
-                           w->dir);
-        return SYNTH_EIO;
-    }
-    if (w->meta_tmp) {
-        core_strbuf m = {0};
-        core_strbuf_printf(&m, "%s.meta", w->path);
-        err = publish(w->meta_tmp, m.data);
-        if (err != 0) {
-            core_strbuf_printf(why, "cannot publish %s: %s", m.data,
-                               strerror(err));
-            core_strbuf_free(&m);
-            return SYNTH_EIO;
-        }
-        core_strbuf_free(&m);
-        core_free(w->meta_tmp);
-        w->meta_tmp = NULL;
-    }
-    /* Make the new names durable too. */
-    int dfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    core_writer_sync_dir(w->dir);
     return SYNTH_OK;
 }
 
@@ -323,6 +340,7 @@ void core_writer_free(core_writer *w)
     core_free(w->tmp);
     core_free(w->meta_tmp);
     core_free(w->path);
+    core_free(w->meta_path);
     core_free(w->base);
     core_free(w->dir);
     core_strbuf_free(&w->line);

@@ -20,7 +20,8 @@ typedef struct core_writer {
     char *base;         /* owned: "<format>-<stamp>" */
     char *tmp;          /* owned: temporary path of the records */
     char *meta_tmp;     /* owned: temporary path of the sidecar, or NULL */
-    char *path;         /* owned: final path, set by commit */
+    char *path;         /* owned: final path, set by commit or choose */
+    char *meta_path;    /* owned: final sidecar path, with path */
     FILE *fp;           /* owned */
     FILE *meta;         /* owned, or NULL */
     unsigned long long records;
@@ -52,6 +53,18 @@ int core_writer_flush(core_writer *w);
  * SYNTH_OK, or SYNTH_EIO with the reason (the temporary files are then
  * removed). */
 int core_writer_commit(core_writer *w, core_strbuf *why);
+/* The steps of core_writer_commit, for a publish that spans several
+ * writers (see checkpoint.h):
+ * finish(): flush, sync and close the temporary files;
+ * choose(): set w->path (and w->meta_path) to the first free final name;
+ * link(): give the temporary files their final names (never over an
+ *   existing file) and remove the temporary names.
+ * Each returns SYNTH_OK or SYNTH_EIO with the reason in *why. */
+int core_writer_finish(core_writer *w, core_strbuf *why);
+int core_writer_choose(core_writer *w, core_strbuf *why);
+int core_writer_link(core_writer *w, core_strbuf *why);
+/* fsync a directory, so new names in it survive a crash. */
+void core_writer_sync_dir(const char *dir);
 /* Remove the temporary files and free everything; NULL-safe, safe after
  * commit (then it only frees). */
 void core_writer_free(core_writer *w);

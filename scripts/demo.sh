@@ -20,6 +20,14 @@ for line in $(sed -n 's/^synthhost: wrote \([0-9]*\) \([^ ]*\) records.* to \(.*
     paths="$paths $path"
 done
 
+# a second `make demo` finds the same log already processed (checkpoint)
+for path in $(sed -n 's/^synthhost: already written: //p' "$log"); do
+    echo "== $path (written by an earlier run); the first record:"
+    head -n 1 "$path" | cut -c 1-400
+    echo
+    paths="$paths $path"
+done
+
 echo "== synthhost analyze --html synthetic-data/report.html ..."
 # shellcheck disable=SC2086
 "$host" analyze --html synthetic-data/report.html $paths > synthetic-data/analysis.json

@@ -123,9 +123,17 @@ static void test_example_log(void **state)
     if (rc != 0)
         fail_msg("exit %d: %s", rc, err);
     assert_non_null(strstr(err, "read 2165 lines (619737 bytes): 0 bad"));
-    /* a dataset and a sidecar per format (and the config), nothing else:
-     * no temporary file */
-    assert_int_equal(tu_count_entries(out), 2 * 6 + 1);
+    /* a dataset and a sidecar per format, the config and the checkpoint
+     * state, nothing else: no temporary file */
+    assert_int_equal(tu_count_entries(out), 2 * 6 + 2);
+    char *state_path = tu_fmt("%s/.synthhost-state.json", out);
+    json_t *st = json_load_file(state_path, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(
+                         json_array_get(json_object_get(st, "runs"), 0),
+                         "files")),
+                     6);
+    json_decref(st);
+    free(state_path);
 
     oracle o;
     oracle_build(&o, log);
@@ -292,7 +300,7 @@ static void test_corrupted_log(void **state)
             json_true());
     }
     assert_non_null(strstr(err, "4 bad"));
-    assert_int_equal(tu_count_entries(bad_out), 2 * 6);
+    assert_int_equal(tu_count_entries(bad_out), 2 * 6 + 1);
     json_t *clean = load_format(clean_out, "instruction-tuning");
     json_t *bad = load_format(bad_out, "instruction-tuning");
     /* every clean record of an unhurt context is in the broken run */

@@ -214,8 +214,21 @@ json_t *core_checkpoint_find(const char *dir, json_t *identity)
     size_t i;
     json_t *run;
     json_array_foreach(json_object_get(state, "runs"), i, run) {
-        if (identity && same_run(run, identity))
+        if (!identity || !same_run(run, identity))
+            continue;
+        /* only while its files are still there (deleted: run again) */
+        int all = 1;
+        size_t k;
+        json_t *f;
+        struct stat st;
+        json_array_foreach(json_object_get(run, "files"), k, f) {
+            const char *path = json_string_value(json_object_get(f, "path"));
+            all &= path && stat(path, &st) == 0;
+        }
+        if (all) {
+            json_decref(found);
             found = json_incref(json_object_get(run, "files"));
+        }
     }
     json_decref(state);
     return found;

@@ -36,8 +36,8 @@ json_t *core_checkpoint_identity(const core_config *cfg);
 /* Finish a publish a crash interrupted and remove dead runs' temporary
  * files.  Returns SYNTH_OK, or SYNTH_EIO with the reason. */
 int core_checkpoint_recover(const char *dir, core_strbuf *why);
-/* Return the files of a completed run with this identity (new reference),
- * or NULL when there is none. */
+/* Return the files of a completed run with this identity whose files all
+ * still exist (new reference), or NULL when there is none. */
 json_t *core_checkpoint_find(const char *dir, json_t *identity);
 /* Publish the writers' finished temporary files under their final names,
  * exactly once even if the process dies in the middle, and record the run

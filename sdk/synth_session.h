@@ -160,6 +160,34 @@ static inline char *synth_context_line(const json_t *session, char *buf,
     return buf;
 }
 
+/* A growable string for plugins that build text (always NUL-terminated
+ * once anything was added).  A zeroed struct is empty; free s when done.
+ * After an allocation failure `oom` is set and later adds do nothing. */
+typedef struct synth_buf {
+    char *s;
+    size_t len, cap;
+    int oom;
+} synth_buf;
+
+static inline void synth_buf_add(synth_buf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->len + n + 1) * 2;
+        char *p = realloc(b->s, cap);
+        if (p == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
 /* Emit a record built with json_pack (which returns NULL when out of
  * memory): record and lineage are stolen, as by host->emit().  Returns
  * SYNTH_OK, or the failure already described through host->error(). */

@@ -397,38 +397,17 @@ static int is_empty(const json_t *v)
            (json_is_array(v) && json_array_size(v) == 0);
 }
 
-/* Interpolation buffer for strings with text around placeholders. */
+/* Interpolation of strings with text around placeholders. */
 typedef struct {
     scope *sc;
-    char *s;
-    size_t len, cap;
-    int failed;
+    synth_buf text;
 } interp;
-
-static void interp_add(interp *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *p = realloc(b->s, cap);
-        if (p == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
 
 static int interp_piece(void *user, int placeholder, const char *s, size_t n)
 {
     interp *b = user;
     if (!placeholder) {
-        interp_add(b, s, n); /* scan() already turned "$$" into "$" */
+        synth_buf_add(&b->text, s, n); /* scan() turned "$$" into "$" */
         return SYNTH_OK;
     }
     json_t *v = resolve(b->sc, placeholder_index(s, n));
@@ -436,7 +415,7 @@ static int interp_piece(void *user, int placeholder, const char *s, size_t n)
         b->sc->missing = 1;
     char *t = json_is_null(v) ? NULL : synth_json_text(v);
     if (t)
-        interp_add(b, t, strlen(t));
+        synth_buf_add(&b->text, t, strlen(t));
     free(t);
     json_decref(v);
     return SYNTH_OK;
@@ -467,11 +446,11 @@ static json_t *render(scope *sc, json_t *t)
                 sc->missing = 1;
             return v;
         }
-        interp b = {sc, NULL, 0, 0, 0};
-        interp_add(&b, "", 0);
+        interp b = {sc, {NULL, 0, 0, 0}};
+        synth_buf_add(&b.text, "", 0);
         scan(json_string_value(t), interp_piece, &b);
-        json_t *r = b.failed ? NULL : json_string(b.s);
-        free(b.s);
+        json_t *r = b.text.oom ? NULL : json_string(b.text.s);
+        free(b.text.s);
         return r;
     }
     if (json_is_array(t)) {

@@ -260,31 +260,6 @@ static int redact_create(synth_ctx *ctx, void **instance)
 
 /* ---- rewriting strings -------------------------------------------------- */
 
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int oom;
-} buf;
-
-static void buf_add(buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *p = realloc(b->s, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
 /* What one session call counts. */
 typedef struct {
     pcre2_match_data *md;   /* owned by the call */
@@ -296,7 +271,7 @@ typedef struct {
 /* Apply rule r to s[0..n): returns 1 and fills out when something was
  * replaced, 0 when nothing matched, -1 when a limit was hit. */
 static int apply(const rule *r, const redact_state *st, pass *p,
-                 const char *s, size_t n, buf *out)
+                 const char *s, size_t n, synth_buf *out)
 {
     size_t at = 0, copied = 0;
     int replaced = 0;
@@ -316,8 +291,8 @@ static int apply(const rule *r, const redact_state *st, pass *p,
             continue;
         }
         if (r->valid == NULL || r->valid(s + b, e - b)) {
-            buf_add(out, s + copied, b - copied);
-            buf_add(out, r->token, strlen(r->token));
+            synth_buf_add(out, s + copied, b - copied);
+            synth_buf_add(out, r->token, strlen(r->token));
             copied = e;
             replaced++;
             p->counts[r - st->rules]++;
@@ -325,7 +300,7 @@ static int apply(const rule *r, const redact_state *st, pass *p,
         at = e;
     }
     if (replaced)
-        buf_add(out, s + copied, n - copied);
+        synth_buf_add(out, s + copied, n - copied);
     return replaced ? 1 : 0;
 }
 
@@ -335,7 +310,7 @@ static void redact_string(const redact_state *st, pass *p, json_t *str)
     size_t n = json_string_length(str);
     char *owned = NULL;
     for (size_t i = 0; i < st->n; i++) {
-        buf out = {NULL, 0, 0, 0};
+        synth_buf out = {NULL, 0, 0, 0};
         int rc = apply(&st->rules[i], st, p, s, n, &out);
         if (rc < 0) {
             free(out.s);

@@ -19,29 +19,13 @@ static const synth_option chatml_options[] = {
      "system message opening every document (empty: none)"},
     {NULL, 0, 0, NULL, NULL}};
 
-/* A growable string; the plugin owns it. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-} buf;
-
-static int buf_add(buf *b, const char *a, const char *c, const char *z)
+/* Append three strings (synth_buf is in synth_session.h). */
+static int buf_add(synth_buf *b, const char *a, const char *c, const char *z)
 {
-    const char *parts[3] = {a, c, z};
-    for (int i = 0; i < 3; i++) {
-        size_t n = strlen(parts[i]);
-        if (b->len + n + 1 > b->cap) {
-            size_t cap = (b->len + n + 1) * 2;
-            char *s = realloc(b->s, cap);
-            if (s == NULL)
-                return SYNTH_ENOMEM;
-            b->s = s;
-            b->cap = cap;
-        }
-        memcpy(b->s + b->len, parts[i], n + 1);
-        b->len += n;
-    }
-    return SYNTH_OK;
+    synth_buf_add(b, a, strlen(a));
+    synth_buf_add(b, c, strlen(c));
+    synth_buf_add(b, z, strlen(z));
+    return b->oom ? SYNTH_ENOMEM : SYNTH_OK;
 }
 
 static int chatml_create(synth_ctx *ctx, void **instance)
@@ -57,7 +41,7 @@ static int chatml_create(synth_ctx *ctx, void **instance)
 static int chatml_session(void *instance, synth_ctx *ctx, json_t *session)
 {
     const char *system = instance;
-    buf b = {NULL, 0, 0};
+    synth_buf b = {NULL, 0, 0, 0};
     int rc = SYNTH_OK, turns = 0;
     if (*system)
         rc = buf_add(&b, "<|im_start|>system\n", system, "<|im_end|>\n");

@@ -153,6 +153,18 @@ static int parse_args(int argc, char **argv, cli *c, int *done)
     return SYNTH_OK;
 }
 
+/* Parse a subcommand's options (no -i).  Returns 1 to go on, or 0 with
+ * the exit status in *status (--help, --version, a usage error). */
+static int parse_subcommand(int argc, char **argv, cli *c, int *status)
+{
+    int done = 0;
+    int rc = parse_args(argc, argv, c, &done);
+    core_free(c->inputs);
+    c->inputs = NULL;
+    *status = rc != SYNTH_OK ? EXIT_USAGE : 0;
+    return rc == SYNTH_OK && !done;
+}
+
 /* Load the config named on the command line (or the defaults) and apply
  * the command-line overrides.  Returns SYNTH_OK or SYNTH_ECONFIG. */
 static int load_config(const cli *c, core_config *cfg)
@@ -217,14 +229,9 @@ static void print_plugin(const core_plugin *p)
 static int cmd_plugins(int argc, char **argv)
 {
     cli c = {0};
-    int done = 0;
-    if (parse_args(argc, argv, &c, &done) != SYNTH_OK) {
-        core_free(c.inputs);
-        return EXIT_USAGE;
-    }
-    core_free(c.inputs);
-    if (done)
-        return 0;
+    int status;
+    if (!parse_subcommand(argc, argv, &c, &status))
+        return status;
     core_config cfg;
     if (load_config(&c, &cfg) != SYNTH_OK) {
         core_config_free(&cfg);
@@ -295,11 +302,10 @@ static void analysis_summary(json_t *r)
 static int cmd_analyze(int argc, char **argv)
 {
     cli c = {0};
-    int done = 0;
-    int rc = parse_args(argc, argv, &c, &done);
-    core_free(c.inputs);
-    if (rc != SYNTH_OK || done)
-        return rc != SYNTH_OK ? EXIT_USAGE : 0;
+    int status;
+    if (!parse_subcommand(argc, argv, &c, &status))
+        return status;
+    int rc;
     core_log_quiet = c.quiet;
     if (optind >= argc) {
         core_error("analyze: name the dataset files (see synthhost --help)");
@@ -313,8 +319,8 @@ static int cmd_analyze(int argc, char **argv)
     core_analyze_opts o = {argv + optind, (size_t)(argc - optind), &cfg};
     json_t *report = NULL;
     rc = core_analyze(&o, &report);
-    int status = rc == SYNTH_OK ? 0 : rc == SYNTH_ECONFIG ? EXIT_USAGE
-                                                          : EXIT_RUNTIME;
+    status = rc == SYNTH_OK ? 0 : rc == SYNTH_ECONFIG ? EXIT_USAGE
+                                                      : EXIT_RUNTIME;
     if (report) {
         char *text = json_dumps(report, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
         puts(text);
@@ -333,11 +339,10 @@ static int cmd_analyze(int argc, char **argv)
 static int cmd_ctl(int argc, char **argv)
 {
     cli c = {0};
-    int done = 0;
-    int rc = parse_args(argc, argv, &c, &done);
-    core_free(c.inputs);
-    if (rc != SYNTH_OK || done)
-        return rc != SYNTH_OK ? EXIT_USAGE : 0;
+    int status;
+    if (!parse_subcommand(argc, argv, &c, &status))
+        return status;
+    int rc;
     if (optind >= argc) {
         core_error("ctl: name a command (status, process, configure, "
                    "analyze, export_all_episodes, clear)");

@@ -25,9 +25,8 @@ static char *in_dir(const char *dir, const char *name)
     return b.data;
 }
 
-/* Write v to dir/name atomically (temporary file, fsync, rename). */
-static int write_json(const char *dir, const char *name, json_t *v,
-                      core_strbuf *why)
+int core_checkpoint_write(const char *dir, const char *name, json_t *v,
+                          core_strbuf *why)
 {
     char *path = in_dir(dir, name);
     core_strbuf tmp = {0};
@@ -73,7 +72,14 @@ json_t *core_checkpoint_identity(const core_config *cfg)
                       (json_int_t)st.st_mtim.tv_sec * 1000000000 +
                           st.st_mtim.tv_nsec));
     }
-    /* the config: its file's bytes and what the command line changed */
+    char *fp = core_checkpoint_fingerprint(cfg);
+    json_t *id = json_pack("{s:s, s:o}", "fingerprint", fp, "inputs", inputs);
+    core_free(fp);
+    return id;
+}
+
+char *core_checkpoint_fingerprint(const core_config *cfg)
+{
     core_strbuf b = {0};
     if (cfg->path) {
         FILE *f = fopen(cfg->path, "rb");
@@ -89,7 +95,7 @@ json_t *core_checkpoint_identity(const core_config *cfg)
     char fp[32];
     snprintf(fp, sizeof fp, "%016llx", core_hash(core_strbuf_str(&b), b.len));
     core_strbuf_free(&b);
-    return json_pack("{s:s, s:o}", "fingerprint", fp, "inputs", inputs);
+    return core_strdup(fp);
 }
 
 static json_t *read_json(const char *dir, const char *name)
@@ -112,7 +118,7 @@ static int record_run(const char *dir, json_t *identity, json_t *files,
     json_t *run = json_deep_copy(identity);
     json_object_set(run, "files", files);
     json_array_append_new(json_object_get(state, "runs"), run);
-    int rc = write_json(dir, STATE_FILE, state, why);
+    int rc = core_checkpoint_write(dir, STATE_FILE, state, why);
     json_decref(state);
     return rc;
 }
@@ -262,7 +268,7 @@ int core_checkpoint_publish(const char *dir, core_writer *w, size_t n,
      * this publish forward */
     json_t *pending = json_pack("{s:O, s:O?}", "files", files, "identity",
                                 identity);
-    int rc = write_json(dir, PUBLISH_FILE, pending, why);
+    int rc = core_checkpoint_write(dir, PUBLISH_FILE, pending, why);
     json_decref(pending);
     for (size_t i = 0; rc == SYNTH_OK && i < n; i++) {
         rc = core_writer_link(&w[i], why);

@@ -17,6 +17,8 @@
 typedef struct {
     size_t off, len;              /* in the window's bytes */
     unsigned long long line_no;
+    unsigned src;                 /* where the line came from (0: none) */
+    unsigned long long pos;       /* its offset there */
     core_scan scan;
     int scanned;                  /* prescan succeeded */
 } held_line;
@@ -28,6 +30,8 @@ typedef struct {
     size_t ctx, type, id;         /* arena offsets (type: SIZE_MAX = none) */
     core_ref ref;
     long long ts;
+    unsigned src;                 /* the line's source and offset */
+    unsigned long long pos;
 } batch_item;
 
 struct core_batch {
@@ -66,6 +70,7 @@ void core_batch_apply(core_batch *b, core_sessionizer *z)
 {
     for (size_t i = 0; i < b->n; i++) {
         batch_item *it = &b->items[i];
+        core_sessionizer_at(z, it->src, it->pos);
         if (it->ev.root) {
             core_sessionizer_add(z, &it->ev);
             continue;
@@ -142,7 +147,8 @@ void core_feed_overlong(core_feed *f, const char *name,
 
 /* Parse one line into the batch. */
 static void parse_line(core_feed *f, const char *line, size_t len,
-                       unsigned long long line_no)
+                       unsigned long long line_no, unsigned src,
+                       unsigned long long pos)
 {
     core_event ev;
     core_strbuf_reset(&f->why);
@@ -152,7 +158,10 @@ static void parse_line(core_feed *f, const char *line, size_t len,
     }
     f->st->parsed++;
     f->st->repaired += (unsigned long long)ev.repaired;
-    batch_add(f->batch)->ev = ev;
+    batch_item *it = batch_add(f->batch);
+    it->ev = ev;
+    it->src = src;
+    it->pos = pos;
 }
 
 static int streamed(core_ref ref)
@@ -213,8 +222,10 @@ void core_feed_flush(core_feed *f)
             it->id = arena_put(b, h->scan.id, h->scan.id_len);
             it->ref = h->scan.ref;
             it->ts = h->scan.ts;
+            it->src = h->src;
+            it->pos = h->pos;
         } else {
-            parse_line(f, text, h->len, h->line_no);
+            parse_line(f, text, h->len, h->line_no, h->src, h->pos);
         }
     }
     memset(f->slots, 0, f->nslots * sizeof *f->slots);
@@ -227,7 +238,8 @@ void core_feed_flush(core_feed *f)
 }
 
 void core_feed_line(core_feed *f, const char *name, unsigned long long line_no,
-                    const char *line, size_t len)
+                    unsigned src, unsigned long long off, const char *line,
+                    size_t len)
 {
     f->name = name;
     f->st->lines++;
@@ -244,6 +256,8 @@ void core_feed_line(core_feed *f, const char *name, unsigned long long line_no,
     h->off = f->bytes.len;
     h->len = len;
     h->line_no = line_no;
+    h->src = src;
+    h->pos = off;
     core_strbuf_append(&f->bytes, line, len);
     if (f->n >= WINDOW_LINES || f->bytes.len >= WINDOW_BYTES)
         core_feed_flush(f);

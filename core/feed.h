@@ -45,9 +45,12 @@ void core_batch_apply(core_batch *batch, core_sessionizer *z);
 /* Free a batch unapplied; NULL-safe. */
 void core_batch_free(core_batch *batch);
 /* Take one line (copied) of the input called name (borrowed until the
- * next core_feed_flush), line number line_no.  May process a window. */
+ * next core_feed_flush), line number line_no, which began at byte offset
+ * off of replayable source src (0: a source that cannot be replayed).
+ * May process a window. */
 void core_feed_line(core_feed *f, const char *name, unsigned long long line_no,
-                    const char *line, size_t len);
+                    unsigned src, unsigned long long off, const char *line,
+                    size_t len);
 /* Count a line that was too long to read (reported as bad). */
 void core_feed_overlong(core_feed *f, const char *name,
                         unsigned long long line_no, size_t limit);

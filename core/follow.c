@@ -27,20 +27,25 @@ static void follow_open(core_follow *f)
     f->offset = 0;
 }
 
-/* Hand over the complete lines in buf[0..n). */
+/* Hand over the complete lines in buf[0..n), which starts at file offset
+ * base. */
 static void split(core_follow *f, const char *buf, size_t n,
-                  core_follow_line fn, void *user)
+                  unsigned long long base, core_follow_line fn, void *user)
 {
     const char *p = buf, *end = buf + n;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (nl == NULL) {
+            if (f->partial.len == 0)
+                f->partial_start = base + (unsigned long long)(p - buf);
             core_strbuf_append(&f->partial, p, (size_t)(end - p));
             return;
         }
         const char *line = p;
         size_t len = (size_t)(nl - p);
+        unsigned long long start = base + (unsigned long long)(p - buf);
         if (f->partial.len) {
+            start = f->partial_start;
             core_strbuf_append(&f->partial, p, len);
             line = f->partial.data;
             len = f->partial.len;
@@ -48,7 +53,7 @@ static void split(core_follow *f, const char *buf, size_t n,
         if (len > 0 && line[len - 1] == '\r')
             len--;
         f->line_no++;
-        fn(user, f->path, f->line_no, line, len);
+        fn(user, f->path, f->line_no, start, line, len);
         core_strbuf_reset(&f->partial);
         p = nl + 1;
     }
@@ -67,9 +72,10 @@ static long drain(core_follow *f, core_follow_line fn, void *user)
             return -1;
         if (n == 0)
             return total;
+        unsigned long long base = f->offset;
         f->offset += (unsigned long long)n;
         total += n;
-        split(f, buf, (size_t)n, fn, user);
+        split(f, buf, (size_t)n, base, fn, user);
     }
 }
 
@@ -106,6 +112,22 @@ long core_follow_poll(core_follow *f, core_follow_line fn, void *user)
         }
     }
     return got;
+}
+
+void core_follow_resume(core_follow *f, unsigned long long dev,
+                        unsigned long long ino, unsigned long long offset)
+{
+    follow_open(f);
+    if (f->fd < 0)
+        return;
+    if ((unsigned long long)f->dev == dev && (unsigned long long)f->ino == ino &&
+        lseek(f->fd, (off_t)offset, SEEK_SET) == (off_t)offset)
+        f->offset = offset;
+}
+
+unsigned long long core_follow_consumed(const core_follow *f)
+{
+    return f->partial.len ? f->partial_start : f->offset;
 }
 
 void core_follow_close(core_follow *f)

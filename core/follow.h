@@ -24,16 +24,25 @@ typedef struct core_follow {
     unsigned long long offset;  /* bytes consumed from the open file */
     unsigned long long line_no;
     core_strbuf partial;        /* owned: a line still missing its end */
+    unsigned long long partial_start; /* offset where that line began */
     unsigned long long rotations, truncations;
 } core_follow;
 
-/* Receives one complete line (borrowed, without its newline). */
+/* Receives one complete line (borrowed, without its newline) that began
+ * at byte offset `start` of the file. */
 typedef void (*core_follow_line)(void *user, const char *name,
                                  unsigned long long line_no,
-                                 const char *line, size_t len);
+                                 unsigned long long start, const char *line,
+                                 size_t len);
 
 /* Start following path (the file may not exist yet).  Never fails. */
 void core_follow_init(core_follow *f, const char *path);
+/* Resume at byte offset of the file with that device and inode (a
+ * checkpoint); a different file at the path is read from its start. */
+void core_follow_resume(core_follow *f, unsigned long long dev,
+                        unsigned long long ino, unsigned long long offset);
+/* The offset of the first byte not yet handed over as a line. */
+unsigned long long core_follow_consumed(const core_follow *f);
 /* Read what is new and call fn for each complete line.  Returns the
  * number of bytes read (0: nothing new), or -1 on a read error (errno). */
 long core_follow_poll(core_follow *f, core_follow_line fn, void *user);

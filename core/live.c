@@ -3,6 +3,7 @@
 #include "live.h"
 #include "alloc.h"
 #include "analyze.h"
+#include "checkpoint.h"
 #include "follow.h"
 #include "log.h"
 #include "pipeline.h"
@@ -34,19 +35,40 @@ typedef struct {
     core_strbuf partial;     /* owned: a line still missing its end */
 } conn;
 
+typedef struct live live;
+
+/* A followed file and its number as a replayable source (1..). */
 typedef struct {
+    live *l;
+    unsigned src;
+} follow_ref;
+
+#define LIVE_CHECKPOINT ".synthhost-live.json"
+
+struct live {
     core_config *cfg;        /* borrowed from the caller, or owned */
     int own_cfg;             /* cfg was made here (reload, configure) */
     const char *config_path; /* borrowed */
     core_pipeline *p;        /* owned: the running pipeline, or NULL */
     core_follow *follows;    /* owned */
+    follow_ref *refs;        /* owned, parallel to follows */
     size_t nfollows;
+    /* checkpoint: sessions written since the replay point, as
+     * [context, src, first, last]; and, after a crash, those of the run
+     * before, "src:first:context" -> last */
+    json_t *written;         /* owned */
+    json_t *replay;          /* owned */
+    unsigned long long marked_lines, marked_records;
     int listen_fd, control_fd;
     conn conns[MAX_CLIENTS];
     size_t nconns;
     long long started_ms;
     char last_error[256];
-} live;
+};
+
+/* Defined below, next to the checkpoint they feed. */
+static void hook(live *l);
+static void checkpoint(live *l, int force);
 
 static long long now_ms(void)
 {
@@ -147,6 +169,7 @@ static int start(live *l, core_pipeline *p)
         return SYNTH_EIO;
     }
     l->p = p;
+    hook(l);
     for (size_t f = 0; f < p->formatters.n; f++)
         core_note("writing %s", p->writers[f].path);
     return SYNTH_OK;
@@ -158,6 +181,7 @@ static void close_pipeline(live *l)
     if (l->p == NULL)
         return;
     core_pipeline_process(l->p);
+    checkpoint(l, 1); /* nothing open: the replay point is the end */
     core_pipeline_finish(l->p, SYNTH_OK);
     core_pipeline_summary(l->p);
     core_pipeline_close(l->p);
@@ -165,12 +189,175 @@ static void close_pipeline(live *l)
     l->p = NULL;
 }
 
-static void on_line(void *user, const char *name, unsigned long long line_no,
-                    const char *line, size_t len)
+static void take_line(live *l, const char *name, unsigned long long line_no,
+                      unsigned src, unsigned long long start, const char *line,
+                      size_t len)
+{
+    if (l->cfg->enabled)
+        core_pipeline_line(l->p, name, line_no, src, start, line, len);
+}
+
+/* A line of a followed file: replayable from its offset. */
+static void on_file_line(void *user, const char *name,
+                         unsigned long long line_no, unsigned long long start,
+                         const char *line, size_t len)
+{
+    follow_ref *r = user;
+    take_line(r->l, name, line_no, r->src, start, line, len);
+}
+
+/* ---- checkpoint ------------------------------------------------------------
+ *
+ * After every tick that read lines or wrote records, the output files are
+ * synced and .synthhost-live.json in the output directory records, for
+ * each followed file, the offset to replay from (the first line of the
+ * oldest open session, or everything consumed), the committed size of
+ * each output file, and the sessions written since those offsets.  A
+ * restart after kill -9 cuts the files back to the committed sizes,
+ * replays from the offsets, splits sessions where they split before, and
+ * skips the ones already written: every record once.  Lines from the
+ * listen socket cannot be replayed (at most once). */
+
+static char *replay_key(unsigned src, unsigned long long first,
+                        const char *ctx)
+{
+    core_strbuf b = {0};
+    core_strbuf_printf(&b, "%u:%llu:%s", src, first, ctx);
+    return b.data;
+}
+
+static int replay_split(void *user, const char *ctx, unsigned src,
+                        unsigned long long first, unsigned at_src,
+                        unsigned long long at)
 {
     live *l = user;
-    if (l->cfg->enabled)
-        core_pipeline_line(l->p, name, line_no, line, len);
+    if (l->replay == NULL || at_src != src)
+        return 0;
+    char *k = replay_key(src, first, ctx);
+    json_t *last = json_object_get(l->replay, k);
+    core_free(k);
+    return last && (unsigned long long)json_integer_value(last) < at;
+}
+
+static int replay_skip(void *user, const char *ctx, unsigned src,
+                       unsigned long long first)
+{
+    live *l = user;
+    char *k = replay_key(src, first, ctx);
+    int skip = l->replay && json_object_get(l->replay, k) != NULL;
+    core_free(k);
+    return skip;
+}
+
+static void session_written(void *user, const char *ctx, unsigned src,
+                            unsigned long long first, unsigned long long last)
+{
+    live *l = user;
+    json_array_append_new(l->written, json_pack("[s, I, I, I]", ctx,
+                                                (json_int_t)src,
+                                                (json_int_t)first,
+                                                (json_int_t)last));
+}
+
+static void hook(live *l)
+{
+    l->p->replayed = replay_skip;
+    l->p->written = session_written;
+    l->p->hook_user = l;
+    core_sessionizer_on_split(l->p->sz, replay_split, l);
+}
+
+static void checkpoint(live *l, int force)
+{
+    if (!l->cfg->checkpoint || l->p == NULL)
+        return;
+    unsigned long long records = 0;
+    for (size_t f = 0; f < l->p->formatters.n; f++)
+        records += l->p->records[f];
+    if (!force && l->p->in.lines == l->marked_lines &&
+        records == l->marked_records)
+        return;
+    core_strbuf why = {0};
+    json_t *outputs = json_object();
+    for (size_t f = 0; f < l->p->formatters.n; f++) {
+        core_writer *w = &l->p->writers[f];
+        unsigned long long size, meta_size;
+        if (core_writer_sync(w, &size, &meta_size) != SYNTH_OK) {
+            json_decref(outputs);
+            return;
+        }
+        json_object_set_new(outputs, l->p->formatters.v[f]->plugin->desc.name,
+                            json_pack("{s:s, s:I, s:s?, s:I}", "path", w->path,
+                                      "size", (json_int_t)size, "meta_path",
+                                      w->meta_path, "meta_size",
+                                      (json_int_t)meta_size));
+    }
+    json_t *files = json_array();
+    unsigned long long *marks = core_calloc(l->nfollows + 1, sizeof *marks);
+    for (size_t i = 0; i < l->nfollows; i++) {
+        core_follow *f = &l->follows[i];
+        unsigned long long low = core_sessionizer_watermark(l->p->sz,
+                                                            (unsigned)i + 1);
+        unsigned long long consumed = core_follow_consumed(f);
+        marks[i] = low < consumed ? low : consumed;
+        json_array_append_new(files,
+                              json_pack("{s:s, s:I, s:I, s:I}", "path", f->path,
+                                        "dev", (json_int_t)f->dev, "ino",
+                                        (json_int_t)f->ino, "offset",
+                                        (json_int_t)marks[i]));
+    }
+    /* sessions that start before the replay point will not come again */
+    json_t *keep = json_array();
+    size_t i;
+    json_t *w;
+    json_array_foreach(l->written, i, w) {
+        json_int_t src = json_integer_value(json_array_get(w, 1));
+        json_int_t first = json_integer_value(json_array_get(w, 2));
+        if (src >= 1 && (size_t)src <= l->nfollows &&
+            (unsigned long long)first >= marks[src - 1])
+            json_array_append(keep, w);
+    }
+    json_decref(l->written);
+    l->written = keep;
+    char *fp = core_checkpoint_fingerprint(l->cfg);
+    json_t *state = json_pack("{s:s, s:o, s:o, s:O}", "fingerprint", fp,
+                              "files", files, "outputs", outputs, "written",
+                              l->written);
+    if (core_checkpoint_write(l->cfg->output_dir, LIVE_CHECKPOINT, state,
+                              &why) != SYNTH_OK)
+        snprintf(l->last_error, sizeof l->last_error, "%s",
+                 core_strbuf_str(&why));
+    l->marked_lines = l->p->in.lines;
+    l->marked_records = records;
+    json_decref(state);
+    core_free(fp);
+    core_free(marks);
+    core_strbuf_free(&why);
+}
+
+/* After a crash: the state of the run before (new reference), when it was
+ * made with this config; NULL otherwise. */
+static json_t *load_checkpoint(live *l)
+{
+    if (!l->cfg->checkpoint)
+        return NULL;
+    core_strbuf path = {0};
+    core_strbuf_printf(&path, "%s/%s", l->cfg->output_dir, LIVE_CHECKPOINT);
+    json_t *state = json_load_file(path.data, 0, NULL);
+    core_strbuf_free(&path);
+    char *fp = core_checkpoint_fingerprint(l->cfg);
+    if (state && strcmp(fp, json_string_value(json_object_get(state,
+                                                              "fingerprint"))
+                                ? json_string_value(json_object_get(
+                                      state, "fingerprint"))
+                                : "") != 0) {
+        core_note("%s/%s belongs to another config: starting afresh",
+                  l->cfg->output_dir, LIVE_CHECKPOINT);
+        json_decref(state);
+        state = NULL;
+    }
+    core_free(fp);
+    return state;
 }
 
 /* Switch to a new config (stolen).  It is checked completely (plugins,
@@ -192,7 +379,11 @@ static int switch_config(live *l, core_config *next)
     }
     l->cfg = next;
     l->own_cfg = 1;
-    return start(l, np) == SYNTH_OK ? SYNTH_OK : SYNTH_ECONFIG;
+    json_decref(l->written);
+    l->written = json_array();
+    int rc = start(l, np) == SYNTH_OK ? SYNTH_OK : SYNTH_ECONFIG;
+    checkpoint(l, 1);
+    return rc;
 }
 
 /* Load path as a config with the command line's overrides kept.  Returns
@@ -477,7 +668,7 @@ static int conn_read(live *l, conn *c)
             if (c->control)
                 control_line(l, c, line, len);
             else
-                on_line(l, c->name, c->line_no, line, len);
+                take_line(l, c->name, c->line_no, 0, 0, line, len);
             core_strbuf_reset(&c->partial);
             p = nl + 1;
         }
@@ -494,20 +685,62 @@ int core_live_run(core_config *cfg, const char *config_path)
     l.config_path = config_path;
     l.listen_fd = l.control_fd = -1;
     l.started_ms = now_ms();
+    l.written = json_array();
     core_pipeline *first = prepare(cfg);
-    if (first == NULL)
+    if (first == NULL) {
+        json_decref(l.written);
         return SYNTH_ECONFIG;
-    if (start(&l, first) != SYNTH_OK)
+    }
+    json_t *before = load_checkpoint(&l);
+    if (before) {
+        first->resume = json_object_get(before, "outputs");
+        l.replay = json_object();
+        size_t i;
+        json_t *w;
+        json_array_foreach(json_object_get(before, "written"), i, w) {
+            char *k = replay_key(
+                (unsigned)json_integer_value(json_array_get(w, 1)),
+                (unsigned long long)json_integer_value(json_array_get(w, 2)),
+                json_string_value(json_array_get(w, 0)));
+            json_object_set(l.replay, k, json_array_get(w, 3));
+            core_free(k);
+        }
+    }
+    int started = start(&l, first);
+    if (first && l.p)
+        l.p->resume = NULL; /* only for opening */
+    if (started != SYNTH_OK) {
+        json_decref(before);
+        json_decref(l.written);
+        json_decref(l.replay);
         return SYNTH_EIO;
+    }
     core_strbuf why = {0};
     if (cfg->listen && (l.listen_fd = unix_listen(cfg->listen, &why)) < 0)
         goto fail;
     if (cfg->control && (l.control_fd = unix_listen(cfg->control, &why)) < 0)
         goto fail;
     l.follows = core_calloc(cfg->ninputs + 1, sizeof *l.follows);
-    for (size_t i = 0; i < cfg->ninputs; i++)
-        if (strcmp(cfg->inputs[i], "-") != 0)
-            core_follow_init(&l.follows[l.nfollows++], cfg->inputs[i]);
+    l.refs = core_calloc(cfg->ninputs + 1, sizeof *l.refs);
+    for (size_t i = 0; i < cfg->ninputs; i++) {
+        if (strcmp(cfg->inputs[i], "-") == 0)
+            continue;
+        core_follow *f = &l.follows[l.nfollows];
+        core_follow_init(f, cfg->inputs[i]);
+        l.refs[l.nfollows] = (follow_ref){&l, (unsigned)l.nfollows + 1};
+        json_t *at = json_array_get(json_object_get(before, "files"),
+                                    l.nfollows);
+        if (at && strcmp(json_string_value(json_object_get(at, "path")),
+                         f->path) == 0) {
+            core_follow_resume(
+                f, (unsigned long long)json_integer_value(json_object_get(at, "dev")),
+                (unsigned long long)json_integer_value(json_object_get(at, "ino")),
+                (unsigned long long)json_integer_value(json_object_get(at, "offset")));
+            core_note("resuming %s at byte %llu", f->path, f->offset);
+        }
+        l.nfollows++;
+    }
+    json_decref(before);
     core_note("live: following %zu file(s)%s%s%s%s", l.nfollows,
               cfg->listen ? ", listening on " : "",
               cfg->listen ? cfg->listen : "",
@@ -543,10 +776,11 @@ int core_live_run(core_config *cfg, const char *config_path)
                 conn_close(&l, k);
         }
         for (size_t i = 0; i < l.nfollows; i++)
-            if (core_follow_poll(&l.follows[i], on_line, &l) < 0)
+            if (core_follow_poll(&l.follows[i], on_file_line, &l.refs[i]) < 0)
                 snprintf(l.last_error, sizeof l.last_error, "%s: %s",
                          l.follows[i].path, strerror(errno));
         core_pipeline_tick(l.p, now_ms());
+        checkpoint(&l, 0);
     }
     core_note("stopping: flushing the open sessions");
     for (size_t i = 0; i < l.nconns; i++) {
@@ -557,6 +791,9 @@ int core_live_run(core_config *cfg, const char *config_path)
     for (size_t i = 0; i < l.nfollows; i++)
         core_follow_close(&l.follows[i]);
     core_free(l.follows);
+    core_free(l.refs);
+    json_decref(l.written);
+    json_decref(l.replay);
     /* the sockets are the first config's (cfg is the caller's) */
     if (l.listen_fd >= 0) {
         close(l.listen_fd);

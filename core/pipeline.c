@@ -279,11 +279,27 @@ static void deliver(core_batch *b, void *user)
         core_batch_apply(b, p->sz);
 }
 
-/* Where closed sessions go: to the plugins, here or in their thread. */
+/* Where closed sessions go: to the plugins, here or in their thread.  A
+ * live run with a checkpoint skips what it already wrote before a crash
+ * and reports what it writes. */
 static void on_session(json_t *session, core_close_reason why, void *user)
 {
     core_pipeline *p = user;
     (void)why;
+    unsigned src;
+    unsigned long long first, last;
+    if (p->written && core_sessionizer_closing(p->sz, &src, &first, &last)) {
+        /* the id before privacy plugins change it */
+        char *id = core_strdup(json_string_value(json_object_get(session, "id")));
+        if (p->replayed(p->hook_user, id, src, first)) {
+            json_decref(session);
+        } else {
+            process_session(p, session);
+            p->written(p->hook_user, id, src, first, last);
+        }
+        core_free(id);
+        return;
+    }
     if (p->threaded)
         core_queue_push(&p->sessions, session);
     else
@@ -343,7 +359,7 @@ static int read_input(core_pipeline *p, const char *path)
             core_feed_overlong(p->feed, in.name, in.line_no,
                                p->cfg->max_line_bytes);
         else
-            core_feed_line(p->feed, in.name, in.line_no, line, len);
+            core_feed_line(p->feed, in.name, in.line_no, 0, 0, line, len);
     }
     core_feed_flush(p->feed); /* the name is only good until the close */
     p->in.bytes += in.offset;
@@ -363,11 +379,22 @@ int core_pipeline_start(core_pipeline *p, int live)
     core_strbuf why = {0};
     for (size_t f = 0; f < p->formatters.n; f++) {
         const char *name = p->formatters.v[f]->plugin->desc.name;
-        int rc = live ? core_writer_open_live(&p->writers[f], cfg->output_dir,
-                                              name, stamp, cfg->sidecar, &why)
-                      : core_writer_open(&p->writers[f], cfg->output_dir, name,
-                                         stamp, cfg->sidecar, cfg->batch_size,
-                                         &why);
+        json_t *again = json_object_get(p->resume, name);
+        int rc = again ? core_writer_reopen_live(
+                             &p->writers[f], cfg->output_dir,
+                             json_string_value(json_object_get(again, "path")),
+                             (unsigned long long)json_integer_value(
+                                 json_object_get(again, "size")),
+                             json_string_value(
+                                 json_object_get(again, "meta_path")),
+                             (unsigned long long)json_integer_value(
+                                 json_object_get(again, "meta_size")),
+                             &why)
+                 : live ? core_writer_open_live(&p->writers[f], cfg->output_dir,
+                                                name, stamp, cfg->sidecar, &why)
+                        : core_writer_open(&p->writers[f], cfg->output_dir,
+                                           name, stamp, cfg->sidecar,
+                                           cfg->batch_size, &why);
         if (rc != SYNTH_OK) {
             core_error("%s", core_strbuf_str(&why));
             core_strbuf_free(&why);
@@ -384,11 +411,11 @@ int core_pipeline_start(core_pipeline *p, int live)
 }
 
 void core_pipeline_line(core_pipeline *p, const char *name,
-                        unsigned long long line_no, const char *line,
-                        size_t len)
+                        unsigned long long line_no, unsigned src,
+                        unsigned long long off, const char *line, size_t len)
 {
     p->in.bytes += len + 1;
-    core_feed_line(p->feed, name, line_no, line, len);
+    core_feed_line(p->feed, name, line_no, src, off, line, len);
 }
 
 static void sync_writers(core_pipeline *p)

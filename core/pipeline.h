@@ -32,6 +32,14 @@ typedef struct core_pipeline {
     unsigned long long sessions_cleared;  /* by ctl clear */
     int live;                 /* realtime: final files, appended to */
     json_t *identity;         /* owned: this run for the checkpoint, or NULL */
+    /* live checkpoints (set by live.c): sessions of a replay that were
+     * written before the crash are skipped; written ones are reported */
+    int (*replayed)(void *user, const char *context_id, unsigned src,
+                    unsigned long long first);
+    void (*written)(void *user, const char *context_id, unsigned src,
+                    unsigned long long first, unsigned long long last);
+    void *hook_user;
+    json_t *resume;           /* borrowed: live outputs to append to */
     int already_done;         /* the checkpoint says these inputs are done */
     unsigned long long *records;  /* owned, per formatter: records written */
     unsigned long long *scored;   /* owned, per formatter: of them scored */
@@ -60,7 +68,8 @@ int core_pipeline_run(core_pipeline *p);
  * inputs, finish):
  * start(): open the output files (live: the final files, appended to as
  *   sessions close) and the sessionizer.  Returns SYNTH_OK or SYNTH_EIO.
- * line(): one input line (borrowed) of the input called name.
+ * line(): one input line (borrowed) of the input called name, from byte
+ *   offset off of replayable source src (0: not replayable).
  * tick(): take the lines so far, close the sessions idle for
  *   session.idle_timeout_ms of wall clock (now_ms), push the files out.
  * process(): close every open session now and flush every formatter.
@@ -70,8 +79,8 @@ int core_pipeline_run(core_pipeline *p);
  * status(): the counts `synthhost ctl status` shows (new reference). */
 int core_pipeline_start(core_pipeline *p, int live);
 void core_pipeline_line(core_pipeline *p, const char *name,
-                        unsigned long long line_no, const char *line,
-                        size_t len);
+                        unsigned long long line_no, unsigned src,
+                        unsigned long long off, const char *line, size_t len);
 void core_pipeline_tick(core_pipeline *p, long long now_ms);
 void core_pipeline_process(core_pipeline *p);
 size_t core_pipeline_clear(core_pipeline *p);

@@ -28,6 +28,8 @@ typedef struct open_session {
     long long step;           /* current step of the current turn */
     size_t bytes, nturns;
     long long wall_ms;        /* wall clock of the last event (live mode) */
+    unsigned first_src;       /* where its first line came from (0: none) */
+    unsigned long long first_pos, last_pos; /* its first and last line */
     int part;
     int has_runs;             /* this context's log has run lines */
     struct open_session *prev, *next;  /* LRU list, head = most recent */
@@ -41,6 +43,11 @@ struct core_sessionizer {
     open_session *head, *tail;
     long long clock;          /* latest event time seen */
     long long now_ms;         /* wall clock, set by live callers; 0 */
+    unsigned at_src;          /* the position of the event being added */
+    unsigned long long at_pos;
+    open_session *closing;    /* borrowed: the session in the sink now */
+    core_session_split_fn split;  /* replay: must a session end here? */
+    void *split_user;
     unsigned long long since_scan;
     core_session_stats st;
 };
@@ -191,8 +198,11 @@ static void session_close(core_sessionizer *z, open_session *s,
     z->st.turns += s->nturns;
     json_t *json = s->json;
     s->json = NULL;
-    session_free(s);
+    /* the sink may ask where the session came from: keep it until then */
+    z->closing = s;
     z->sink(json, why, z->user);
+    z->closing = NULL;
+    session_free(s);
 }
 
 /* ---- turns and elements --------------------------------------------- */
@@ -593,8 +603,17 @@ static open_session *session_for(core_sessionizer *z, const char *context_id,
                                  const char *context_type)
 {
     open_session *s = core_map_get(z->open, context_id);
+    if (s && z->split && s->first_src &&
+        z->split(z->split_user, s->id, s->first_src, s->first_pos, z->at_src,
+                 z->at_pos)) {
+        /* a replay: the run before the crash ended this session here */
+        session_close(z, s, CORE_CLOSE_CAP);
+        s = NULL;
+    }
     if (s == NULL) {
         s = session_open(z, context_id, context_type, 0);
+        s->first_src = z->at_src;
+        s->first_pos = z->at_pos;
     } else if (z->head != s) {
         lru_unlink(z, s);
         lru_push(z, s);
@@ -606,6 +625,8 @@ static open_session *session_for(core_sessionizer *z, const char *context_id,
 static void after_event(core_sessionizer *z, open_session *s, long long ts)
 {
     s->wall_ms = z->now_ms;
+    if (z->at_src && z->at_src == s->first_src)
+        s->last_pos = z->at_pos;
     if (ts >= 0) {
         if (s->first_ts < 0 || ts < s->first_ts)
             s->first_ts = ts;
@@ -673,6 +694,42 @@ void core_sessionizer_flush(core_sessionizer *z)
     /* Least recently active first: a deterministic order. */
     while (z->tail != NULL)
         session_close(z, z->tail, CORE_CLOSE_END);
+}
+
+void core_sessionizer_at(core_sessionizer *z, unsigned src,
+                         unsigned long long pos)
+{
+    z->at_src = src;
+    z->at_pos = pos;
+}
+
+int core_sessionizer_closing(const core_sessionizer *z, unsigned *src,
+                             unsigned long long *first,
+                             unsigned long long *last)
+{
+    if (z->closing == NULL || z->closing->first_src == 0)
+        return 0;
+    *src = z->closing->first_src;
+    *first = z->closing->first_pos;
+    *last = z->closing->last_pos;
+    return 1;
+}
+
+unsigned long long core_sessionizer_watermark(const core_sessionizer *z,
+                                              unsigned src)
+{
+    unsigned long long low = (unsigned long long)-1;
+    for (const open_session *s = z->head; s; s = s->next)
+        if (s->first_src == src && s->first_pos < low)
+            low = s->first_pos;
+    return low;
+}
+
+void core_sessionizer_on_split(core_sessionizer *z, core_session_split_fn fn,
+                               void *user)
+{
+    z->split = fn;
+    z->split_user = user;
 }
 
 void core_sessionizer_set_now(core_sessionizer *z, long long now_ms)

@@ -71,6 +71,30 @@ void core_sessionizer_touch(core_sessionizer *z, const char *context_id,
                             const char *id, long long ts);
 /* Close every open session (reason CORE_CLOSE_END), calling the sink. */
 void core_sessionizer_flush(core_sessionizer *z);
+/* Positions, for checkpoints of followed files: the source (1.., 0 for
+ * none) and byte offset of the line whose event is added next.  A session
+ * remembers where its first and last lines came from. */
+void core_sessionizer_at(core_sessionizer *z, unsigned src,
+                         unsigned long long pos);
+/* In the sink: the source and first and last line offsets of the session
+ * being closed.  Returns 1, or 0 when it has no replayable source. */
+int core_sessionizer_closing(const core_sessionizer *z, unsigned *src,
+                             unsigned long long *first,
+                             unsigned long long *last);
+/* The offset of the first line of the oldest open session from src, or
+ * ULLONG_MAX when none is open: replaying src from there rebuilds every
+ * open session. */
+unsigned long long core_sessionizer_watermark(const core_sessionizer *z,
+                                              unsigned src);
+/* Replay after a crash: before an event of an open session, fn is asked
+ * whether the session (context, source, first offset) ended before this
+ * position in the run that crashed; if so it is closed first, so replayed
+ * sessions split where they split before.  Returns 1 to close. */
+typedef int (*core_session_split_fn)(void *user, const char *context_id,
+                                     unsigned src, unsigned long long first,
+                                     unsigned at_src, unsigned long long at);
+void core_sessionizer_on_split(core_sessionizer *z, core_session_split_fn fn,
+                               void *user);
 /* Live input: the wall clock (ms) that events arriving now are stamped
  * with, for core_sessionizer_close_stale. */
 void core_sessionizer_set_now(core_sessionizer *z, long long now_ms);

@@ -166,21 +166,73 @@ int core_writer_open_live(core_writer *w, const char *dir, const char *format,
         return SYNTH_EIO;
     }
     if (sidecar) {
-        char *meta = NULL;
         core_strbuf m = {0};
         core_strbuf_printf(&m, "%s.meta", w->path);
+        w->meta_path = m.data;
         int fd = open(m.data, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
                                   O_CLOEXEC, 0644);
         w->meta = fd >= 0 ? fdopen(fd, "a") : NULL;
-        meta = m.data;
         if (w->meta == NULL) {
-            core_strbuf_printf(why, "cannot create %s: %s", meta,
+            core_strbuf_printf(why, "cannot create %s: %s", w->meta_path,
                                strerror(errno));
-            core_free(meta);
             return SYNTH_EIO;
         }
-        core_free(meta);
     }
+    return SYNTH_OK;
+}
+
+/* Open path for appending, cut to size.  NULL on failure. */
+static FILE *reopen(const char *path, unsigned long long size)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    if (ftruncate(fd, (off_t)size) != 0) {
+        close(fd);
+        return NULL;
+    }
+    FILE *fp = fdopen(fd, "a");
+    if (fp == NULL)
+        close(fd);
+    return fp;
+}
+
+int core_writer_reopen_live(core_writer *w, const char *dir, const char *path,
+                            unsigned long long size, const char *meta_path,
+                            unsigned long long meta_size, core_strbuf *why)
+{
+    memset(w, 0, sizeof *w);
+    w->dir = core_strdup(dir);
+    w->live = 1;
+    w->batch = 1;
+    w->base = core_strdup(path);
+    w->path = core_strdup(path);
+    w->fp = reopen(path, size);
+    if (w->fp && meta_path) {
+        w->meta_path = core_strdup(meta_path);
+        w->meta = reopen(meta_path, meta_size);
+    }
+    if (w->fp == NULL || (meta_path && w->meta == NULL)) {
+        core_strbuf_printf(why, "cannot resume %s: %s", path, strerror(errno));
+        return SYNTH_EIO;
+    }
+    return SYNTH_OK;
+}
+
+int core_writer_sync(core_writer *w, unsigned long long *size,
+                     unsigned long long *meta_size)
+{
+    struct stat st;
+    *size = *meta_size = 0;
+    if (core_writer_flush(w) != SYNTH_OK)
+        return SYNTH_EIO;
+    if (w->fp && (fsync(fileno(w->fp)) != 0 || fstat(fileno(w->fp), &st) != 0))
+        return SYNTH_EIO;
+    *size = w->fp ? (unsigned long long)st.st_size : 0;
+    if (w->meta && (fsync(fileno(w->meta)) != 0 ||
+                    fstat(fileno(w->meta), &st) != 0))
+        return SYNTH_EIO;
+    *meta_size = w->meta ? (unsigned long long)st.st_size : 0;
     return SYNTH_OK;
 }
 

@@ -42,6 +42,17 @@ int core_writer_open(core_writer *w, const char *dir, const char *format,
  * written.  Returns SYNTH_OK, or SYNTH_EIO with the reason. */
 int core_writer_open_live(core_writer *w, const char *dir, const char *format,
                           const char *stamp, int sidecar, core_strbuf *why);
+/* Live output after a crash: append to the existing file at path again,
+ * cut back to `size` bytes (what the checkpoint says was committed); the
+ * same for the sidecar when meta_path is not NULL.  Returns SYNTH_OK or
+ * SYNTH_EIO with the reason. */
+int core_writer_reopen_live(core_writer *w, const char *dir, const char *path,
+                            unsigned long long size, const char *meta_path,
+                            unsigned long long meta_size, core_strbuf *why);
+/* Live output: sync to disk and return the committed sizes of the file
+ * and its sidecar (0 when none).  Returns SYNTH_OK or SYNTH_EIO. */
+int core_writer_sync(core_writer *w, unsigned long long *size,
+                     unsigned long long *meta_size);
 /* Append record (borrowed) as one line, and meta (borrowed, may be NULL)
  * to the sidecar.  Returns SYNTH_OK or SYNTH_EIO (also remembered). */
 int core_writer_put(core_writer *w, json_t *record, json_t *meta);

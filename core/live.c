@@ -53,11 +53,17 @@ struct live {
     core_follow *follows;    /* owned */
     follow_ref *refs;        /* owned, parallel to follows */
     size_t nfollows;
-    /* checkpoint: sessions written since the replay point, as
-     * [context, src, first, last]; and, after a crash, those of the run
-     * before, "src:first:context" -> last */
+    /* checkpoint: sessions written whose last line is past the replay
+     * point, as [context, src, first, last, part, cap]; after a crash,
+     * those of the run before: replay is "src:first:part:context" ->
+     * [last, cap], owned is context -> [[src, first, last]..] of the ones
+     * that began before the replay point; ends[src] is where the run
+     * before had read to (replaying below it), 0 when done */
     json_t *written;         /* owned */
-    json_t *replay;          /* owned */
+    json_t *replay;          /* owned, or NULL */
+    json_t *owned;           /* owned, or NULL */
+    unsigned long long *ends; /* owned, nfollows + 1, or NULL */
+    long long clock;         /* the event clock to restore, -1 none */
     unsigned long long marked_lines, marked_records;
     int listen_fd, control_fd;
     conn conns[MAX_CLIENTS];
@@ -218,45 +224,82 @@ static void on_file_line(void *user, const char *name,
  * skips the ones already written: every record once.  Lines from the
  * listen socket cannot be replayed (at most once). */
 
-static char *replay_key(unsigned src, unsigned long long first,
-                        const char *ctx)
+static char *replay_key(const char *ctx, const core_session_origin *o)
 {
     core_strbuf b = {0};
-    core_strbuf_printf(&b, "%u:%llu:%s", src, first, ctx);
+    core_strbuf_printf(&b, "%u:%llu:%d:%s", o->src, o->first, o->part, ctx);
     return b.data;
 }
 
-static int replay_split(void *user, const char *ctx, unsigned src,
-                        unsigned long long first, unsigned at_src,
-                        unsigned long long at)
+/* The entry of the run before for this session: [last, cap], or NULL. */
+static json_t *replay_entry(const live *l, const char *ctx,
+                            const core_session_origin *o)
+{
+    if (l->replay == NULL)
+        return NULL;
+    char *k = replay_key(ctx, o);
+    json_t *e = json_object_get(l->replay, k);
+    core_free(k);
+    return e;
+}
+
+static long long replay_ended(void *user, const char *ctx,
+                              const core_session_origin *o)
+{
+    json_t *e = replay_entry(user, ctx, o);
+    if (e == NULL || json_is_true(json_array_get(e, 1)))
+        return -1; /* not written, or cut by a cap, which cuts it again */
+    return (long long)json_integer_value(json_array_get(e, 0));
+}
+
+static int replay_owned(void *user, const char *ctx, unsigned src,
+                        unsigned long long pos)
 {
     live *l = user;
-    if (l->replay == NULL || at_src != src)
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(l->owned, ctx), i, r)
+        if (json_integer_value(json_array_get(r, 0)) == (json_int_t)src &&
+            (unsigned long long)json_integer_value(json_array_get(r, 1)) <= pos &&
+            pos <= (unsigned long long)json_integer_value(json_array_get(r, 2)))
+            return 1;
+    return 0;
+}
+
+static int replay_replaying(void *user, unsigned src, unsigned long long pos)
+{
+    live *l = user;
+    if (l->ends == NULL)
         return 0;
-    char *k = replay_key(src, first, ctx);
-    json_t *last = json_object_get(l->replay, k);
-    core_free(k);
-    return last && (unsigned long long)json_integer_value(last) < at;
+    if (src > 0) {
+        if (src > l->nfollows || l->ends[src] == 0)
+            return 0;
+        if (pos < l->ends[src])
+            return 1;
+        l->ends[src] = 0; /* past it: the replay of src is over */
+        return 0;
+    }
+    for (size_t i = 1; i <= l->nfollows; i++)
+        if (l->ends[i])
+            return 1;
+    return 0;
 }
 
-static int replay_skip(void *user, const char *ctx, unsigned src,
-                       unsigned long long first)
+static int replay_skip(void *user, const char *ctx,
+                       const core_session_origin *o)
 {
-    live *l = user;
-    char *k = replay_key(src, first, ctx);
-    int skip = l->replay && json_object_get(l->replay, k) != NULL;
-    core_free(k);
-    return skip;
+    return replay_entry(user, ctx, o) != NULL;
 }
 
-static void session_written(void *user, const char *ctx, unsigned src,
-                            unsigned long long first, unsigned long long last)
+static void session_written(void *user, const char *ctx,
+                            const core_session_origin *o,
+                            core_close_reason why)
 {
     live *l = user;
-    json_array_append_new(l->written, json_pack("[s, I, I, I]", ctx,
-                                                (json_int_t)src,
-                                                (json_int_t)first,
-                                                (json_int_t)last));
+    json_array_append_new(l->written,
+                          json_pack("[s, I, I, I, i, b]", ctx, (json_int_t)o->src,
+                                    (json_int_t)o->first, (json_int_t)o->last,
+                                    o->part, why == CORE_CLOSE_CAP));
 }
 
 static void hook(live *l)
@@ -264,7 +307,60 @@ static void hook(live *l)
     l->p->replayed = replay_skip;
     l->p->written = session_written;
     l->p->hook_user = l;
-    core_sessionizer_on_split(l->p->sz, replay_split, l);
+    core_session_replay r = {l, replay_ended, replay_owned, replay_replaying};
+    core_sessionizer_replay(l->p->sz, &r);
+    if (l->clock >= 0)
+        core_sessionizer_set_clock(l->p->sz, l->clock);
+}
+
+/* Drop the replay state of the run before (a new config starts afresh). */
+static void replay_forget(live *l)
+{
+    json_decref(l->replay);
+    json_decref(l->owned);
+    core_free(l->ends);
+    l->replay = l->owned = NULL;
+    l->ends = NULL;
+    l->clock = -1;
+}
+
+/* The run before, from its checkpoint (borrowed): what it wrote, where
+ * each file was read to, its event clock. */
+static void replay_load(live *l, json_t *before)
+{
+    l->replay = json_object();
+    l->owned = json_object();
+    json_t *clock = json_object_get(before, "clock");
+    l->clock = json_is_integer(clock) ? (long long)json_integer_value(clock) : -1;
+    json_t *files = json_object_get(before, "files");
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(before, "written"), i, w) {
+        const char *ctx = json_string_value(json_array_get(w, 0));
+        core_session_origin o = {
+            (unsigned)json_integer_value(json_array_get(w, 1)),
+            (unsigned long long)json_integer_value(json_array_get(w, 2)),
+            (unsigned long long)json_integer_value(json_array_get(w, 3)),
+            (int)json_integer_value(json_array_get(w, 4))};
+        if (ctx == NULL || o.src == 0)
+            continue;
+        char *k = replay_key(ctx, &o);
+        json_object_set_new(l->replay, k,
+                            json_pack("[I, O]", (json_int_t)o.last,
+                                      json_array_get(w, 5)));
+        core_free(k);
+        json_int_t mark = json_integer_value(json_object_get(
+            json_array_get(files, o.src - 1), "offset"));
+        if ((json_int_t)o.first < mark) {
+            json_t *list = json_object_get(l->owned, ctx);
+            if (list == NULL)
+                json_object_set_new(l->owned, ctx, list = json_array());
+            json_array_append_new(list, json_pack("[I, I, I]", (json_int_t)o.src,
+                                                  (json_int_t)o.first,
+                                                  (json_int_t)o.last));
+        }
+        json_array_append(l->written, w); /* known to the next checkpoint */
+    }
 }
 
 static void checkpoint(live *l, int force)
@@ -300,29 +396,35 @@ static void checkpoint(live *l, int force)
                                                             (unsigned)i + 1);
         unsigned long long consumed = core_follow_consumed(f);
         marks[i] = low < consumed ? low : consumed;
+        /* a crash during a replay: the run before's closes still stand */
+        unsigned long long end = consumed;
+        if (l->ends && l->ends[i + 1] > end)
+            end = l->ends[i + 1];
         json_array_append_new(files,
-                              json_pack("{s:s, s:I, s:I, s:I}", "path", f->path,
-                                        "dev", (json_int_t)f->dev, "ino",
-                                        (json_int_t)f->ino, "offset",
-                                        (json_int_t)marks[i]));
+                              json_pack("{s:s, s:I, s:I, s:I, s:I}", "path",
+                                        f->path, "dev", (json_int_t)f->dev,
+                                        "ino", (json_int_t)f->ino, "offset",
+                                        (json_int_t)marks[i], "end",
+                                        (json_int_t)end));
     }
-    /* sessions that start before the replay point will not come again */
+    /* sessions that end before the replay point will not come again */
     json_t *keep = json_array();
     size_t i;
     json_t *w;
     json_array_foreach(l->written, i, w) {
         json_int_t src = json_integer_value(json_array_get(w, 1));
-        json_int_t first = json_integer_value(json_array_get(w, 2));
+        json_int_t last = json_integer_value(json_array_get(w, 3));
         if (src >= 1 && (size_t)src <= l->nfollows &&
-            (unsigned long long)first >= marks[src - 1])
+            (unsigned long long)last >= marks[src - 1])
             json_array_append(keep, w);
     }
     json_decref(l->written);
     l->written = keep;
     char *fp = core_checkpoint_fingerprint(l->cfg);
-    json_t *state = json_pack("{s:s, s:o, s:o, s:O}", "fingerprint", fp,
+    json_t *state = json_pack("{s:s, s:o, s:o, s:O, s:I}", "fingerprint", fp,
                               "files", files, "outputs", outputs, "written",
-                              l->written);
+                              l->written, "clock",
+                              (json_int_t)core_sessionizer_clock(l->p->sz));
     if (core_checkpoint_write(l->cfg->output_dir, LIVE_CHECKPOINT, state,
                               &why) != SYNTH_OK)
         snprintf(l->last_error, sizeof l->last_error, "%s",
@@ -381,6 +483,7 @@ static int switch_config(live *l, core_config *next)
     l->own_cfg = 1;
     json_decref(l->written);
     l->written = json_array();
+    replay_forget(l);
     int rc = start(l, np) == SYNTH_OK ? SYNTH_OK : SYNTH_ECONFIG;
     checkpoint(l, 1);
     return rc;
@@ -692,19 +795,10 @@ int core_live_run(core_config *cfg, const char *config_path)
         return SYNTH_ECONFIG;
     }
     json_t *before = load_checkpoint(&l);
+    l.clock = -1;
     if (before) {
         first->resume = json_object_get(before, "outputs");
-        l.replay = json_object();
-        size_t i;
-        json_t *w;
-        json_array_foreach(json_object_get(before, "written"), i, w) {
-            char *k = replay_key(
-                (unsigned)json_integer_value(json_array_get(w, 1)),
-                (unsigned long long)json_integer_value(json_array_get(w, 2)),
-                json_string_value(json_array_get(w, 0)));
-            json_object_set(l.replay, k, json_array_get(w, 3));
-            core_free(k);
-        }
+        replay_load(&l, before);
     }
     int started = start(&l, first);
     if (first && l.p)
@@ -712,7 +806,7 @@ int core_live_run(core_config *cfg, const char *config_path)
     if (started != SYNTH_OK) {
         json_decref(before);
         json_decref(l.written);
-        json_decref(l.replay);
+        replay_forget(&l);
         return SYNTH_EIO;
     }
     core_strbuf why = {0};
@@ -721,6 +815,8 @@ int core_live_run(core_config *cfg, const char *config_path)
     if (cfg->control && (l.control_fd = unix_listen(cfg->control, &why)) < 0)
         goto fail;
     l.follows = core_calloc(cfg->ninputs + 1, sizeof *l.follows);
+    if (l.replay)
+        l.ends = core_calloc(cfg->ninputs + 1, sizeof *l.ends);
     l.refs = core_calloc(cfg->ninputs + 1, sizeof *l.refs);
     for (size_t i = 0; i < cfg->ninputs; i++) {
         if (strcmp(cfg->inputs[i], "-") == 0)
@@ -737,10 +833,15 @@ int core_live_run(core_config *cfg, const char *config_path)
                 (unsigned long long)json_integer_value(json_object_get(at, "ino")),
                 (unsigned long long)json_integer_value(json_object_get(at, "offset")));
             core_note("resuming %s at byte %llu", f->path, f->offset);
+            if (l.ends && f->offset > 0)
+                l.ends[l.nfollows + 1] = (unsigned long long)json_integer_value(
+                    json_object_get(at, "end"));
         }
         l.nfollows++;
     }
     json_decref(before);
+    /* before anything is written: a crash from here on finds the files */
+    checkpoint(&l, 1);
     core_note("live: following %zu file(s)%s%s%s%s", l.nfollows,
               cfg->listen ? ", listening on " : "",
               cfg->listen ? cfg->listen : "",
@@ -775,10 +876,17 @@ int core_live_run(core_config *cfg, const char *config_path)
                 conn_read(&l, &l.conns[k]) != 0)
                 conn_close(&l, k);
         }
-        for (size_t i = 0; i < l.nfollows; i++)
-            if (core_follow_poll(&l.follows[i], on_file_line, &l.refs[i]) < 0)
+        for (size_t i = 0; i < l.nfollows; i++) {
+            long got = core_follow_poll(&l.follows[i], on_file_line, &l.refs[i]);
+            if (got < 0)
                 snprintf(l.last_error, sizeof l.last_error, "%s: %s",
                          l.follows[i].path, strerror(errno));
+            /* the replay is over past the point the run before reached
+             * (seen by the sessionizer), or at the end of what there is
+             * (a file cut while down; the tick applied all read before) */
+            if (l.ends && got == 0)
+                l.ends[i + 1] = 0;
+        }
         core_pipeline_tick(l.p, now_ms());
         checkpoint(&l, 0);
     }
@@ -793,7 +901,7 @@ int core_live_run(core_config *cfg, const char *config_path)
     core_free(l.follows);
     core_free(l.refs);
     json_decref(l.written);
-    json_decref(l.replay);
+    replay_forget(&l);
     /* the sockets are the first config's (cfg is the caller's) */
     if (l.listen_fd >= 0) {
         close(l.listen_fd);

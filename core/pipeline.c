@@ -285,17 +285,15 @@ static void deliver(core_batch *b, void *user)
 static void on_session(json_t *session, core_close_reason why, void *user)
 {
     core_pipeline *p = user;
-    (void)why;
-    unsigned src;
-    unsigned long long first, last;
-    if (p->written && core_sessionizer_closing(p->sz, &src, &first, &last)) {
+    core_session_origin o;
+    if (p->written && core_sessionizer_closing(p->sz, &o)) {
         /* the id before privacy plugins change it */
         char *id = core_strdup(json_string_value(json_object_get(session, "id")));
-        if (p->replayed(p->hook_user, id, src, first)) {
+        if (p->replayed(p->hook_user, id, &o)) {
             json_decref(session);
         } else {
             process_session(p, session);
-            p->written(p->hook_user, id, src, first, last);
+            p->written(p->hook_user, id, &o, why);
         }
         core_free(id);
         return;

@@ -34,10 +34,10 @@ typedef struct core_pipeline {
     json_t *identity;         /* owned: this run for the checkpoint, or NULL */
     /* live checkpoints (set by live.c): sessions of a replay that were
      * written before the crash are skipped; written ones are reported */
-    int (*replayed)(void *user, const char *context_id, unsigned src,
-                    unsigned long long first);
-    void (*written)(void *user, const char *context_id, unsigned src,
-                    unsigned long long first, unsigned long long last);
+    int (*replayed)(void *user, const char *context_id,
+                    const core_session_origin *o);
+    void (*written)(void *user, const char *context_id,
+                    const core_session_origin *o, core_close_reason why);
     void *hook_user;
     json_t *resume;           /* borrowed: live outputs to append to */
     int already_done;         /* the checkpoint says these inputs are done */

@@ -46,8 +46,8 @@ struct core_sessionizer {
     unsigned at_src;          /* the position of the event being added */
     unsigned long long at_pos;
     open_session *closing;    /* borrowed: the session in the sink now */
-    core_session_split_fn split;  /* replay: must a session end here? */
-    void *split_user;
+    core_session_replay replay;   /* after a crash; all NULL otherwise */
+    int replaying;            /* the event being added is replayed */
     unsigned long long since_scan;
     core_session_stats st;
 };
@@ -233,9 +233,15 @@ static open_session *turn_start(core_sessionizer *z, open_session *s,
         char *type = core_strdup(json_string_value(
             json_object_get(s->json, "type")));
         int part = s->part + 1, has_runs = s->has_runs;
+        unsigned src = s->first_src;
+        unsigned long long first = s->first_pos;
         session_close(z, s, CORE_CLOSE_CAP);
         s = session_open(z, cid, type, part);
         s->has_runs = has_runs;
+        /* a part is replayed from the first line of part 0 */
+        s->first_src = src;
+        s->first_pos = first;
+        s->last_pos = first;
         core_free(cid);
         core_free(type);
     }
@@ -598,16 +604,26 @@ static void close_idle(core_sessionizer *z)
     }
 }
 
+/* Replay: the offset of the last line the run before gave s when it
+ * closed it (not by a cap), or -1. */
+static long long replay_end(const core_sessionizer *z, const open_session *s)
+{
+    if (z->replay.ended == NULL || s->first_src == 0)
+        return -1;
+    core_session_origin o = {s->first_src, s->first_pos, s->last_pos, s->part};
+    return z->replay.ended(z->replay.user, s->id, &o);
+}
+
 /* The open session of a context (opened when new), made most recent. */
 static open_session *session_for(core_sessionizer *z, const char *context_id,
                                  const char *context_type)
 {
     open_session *s = core_map_get(z->open, context_id);
-    if (s && z->split && s->first_src &&
-        z->split(z->split_user, s->id, s->first_src, s->first_pos, z->at_src,
-                 z->at_pos)) {
+    long long end = s ? replay_end(z, s) : -1;
+    if (end >= 0 && z->at_src == s->first_src &&
+        z->at_pos > (unsigned long long)end) {
         /* a replay: the run before the crash ended this session here */
-        session_close(z, s, CORE_CLOSE_CAP);
+        session_close(z, s, CORE_CLOSE_END);
         s = NULL;
     }
     if (s == NULL) {
@@ -637,6 +653,14 @@ static void after_event(core_sessionizer *z, open_session *s, long long ts)
         if (ts > z->clock)
             z->clock = ts;
     }
+    long long end = replay_end(z, s);
+    if (end >= 0 && z->at_src == s->first_src &&
+        z->at_pos >= (unsigned long long)end) {
+        session_close(z, s, CORE_CLOSE_END); /* its last line, as before */
+        return;
+    }
+    if (z->replaying)
+        return; /* the run before closed nothing here that ended() misses */
     if (z->lim.max_open && core_map_size(z->open) > z->lim.max_open)
         session_close(z, z->tail, CORE_CLOSE_EVICT);
     /* The idle scan is O(open sessions); every 256 events keeps it cheap. */
@@ -646,8 +670,21 @@ static void after_event(core_sessionizer *z, open_session *s, long long ts)
     }
 }
 
+/* Replay: whether the event at the current position is taken (0: it
+ * belongs to a session written before the replay point). */
+static int replay_take(core_sessionizer *z, const char *context_id)
+{
+    z->replaying = z->replay.replaying && z->at_src &&
+                   z->replay.replaying(z->replay.user, z->at_src, z->at_pos);
+    return !(z->at_src && z->replay.owned &&
+             z->replay.owned(z->replay.user, context_id, z->at_src,
+                             z->at_pos));
+}
+
 void core_sessionizer_add(core_sessionizer *z, const core_event *ev)
 {
+    if (!replay_take(z, ev->context_id))
+        return;
     open_session *s = session_for(z, ev->context_id, ev->context_type);
     z->st.events[ev->ref]++;
     long long ts = core_json_ms(json_object_get(ev->log, "timestamp"));
@@ -669,6 +706,8 @@ void core_sessionizer_touch(core_sessionizer *z, const char *context_id,
                             const char *context_type, core_ref ref,
                             const char *id, long long ts)
 {
+    if (!replay_take(z, context_id))
+        return;
     open_session *s = session_for(z, context_id, context_type);
     z->st.events[ref]++;
     if (core_map_get(s->elems, id) == NULL) {
@@ -703,15 +742,14 @@ void core_sessionizer_at(core_sessionizer *z, unsigned src,
     z->at_pos = pos;
 }
 
-int core_sessionizer_closing(const core_sessionizer *z, unsigned *src,
-                             unsigned long long *first,
-                             unsigned long long *last)
+int core_sessionizer_closing(const core_sessionizer *z, core_session_origin *o)
 {
     if (z->closing == NULL || z->closing->first_src == 0)
         return 0;
-    *src = z->closing->first_src;
-    *first = z->closing->first_pos;
-    *last = z->closing->last_pos;
+    o->src = z->closing->first_src;
+    o->first = z->closing->first_pos;
+    o->last = z->closing->last_pos;
+    o->part = z->closing->part;
     return 1;
 }
 
@@ -725,11 +763,19 @@ unsigned long long core_sessionizer_watermark(const core_sessionizer *z,
     return low;
 }
 
-void core_sessionizer_on_split(core_sessionizer *z, core_session_split_fn fn,
-                               void *user)
+void core_sessionizer_replay(core_sessionizer *z, const core_session_replay *r)
 {
-    z->split = fn;
-    z->split_user = user;
+    z->replay = *r;
+}
+
+long long core_sessionizer_clock(const core_sessionizer *z)
+{
+    return z->clock;
+}
+
+void core_sessionizer_set_clock(core_sessionizer *z, long long clock)
+{
+    z->clock = clock;
 }
 
 void core_sessionizer_set_now(core_sessionizer *z, long long now_ms)
@@ -740,6 +786,9 @@ void core_sessionizer_set_now(core_sessionizer *z, long long now_ms)
 size_t core_sessionizer_close_stale(core_sessionizer *z, long long timeout_ms)
 {
     size_t n = 0;
+    /* a replay runs faster than the wall clock it stands for */
+    if (z->replay.replaying && z->replay.replaying(z->replay.user, 0, 0))
+        return 0;
     /* the list is in order of activity: the stalest sessions are last */
     while (z->tail && z->now_ms - z->tail->wall_ms > timeout_ms) {
         session_close(z, z->tail, CORE_CLOSE_IDLE);

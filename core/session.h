@@ -76,25 +76,47 @@ void core_sessionizer_flush(core_sessionizer *z);
  * remembers where its first and last lines came from. */
 void core_sessionizer_at(core_sessionizer *z, unsigned src,
                          unsigned long long pos);
-/* In the sink: the source and first and last line offsets of the session
- * being closed.  Returns 1, or 0 when it has no replayable source. */
-int core_sessionizer_closing(const core_sessionizer *z, unsigned *src,
-                             unsigned long long *first,
-                             unsigned long long *last);
+/* Where a session came from, for replay after a crash: the source (1..;
+ * 0: not replayable), the offsets of its first and last lines, and its part
+ * (a session cut by max_turns/max_bytes continues as part 1, 2, ..; the
+ * parts share the first offset, so a replay rebuilds them in one go). */
+typedef struct {
+    unsigned src;
+    unsigned long long first, last;
+    int part;
+} core_session_origin;
+/* In the sink: the origin of the session being closed.  Returns 1, or 0
+ * when it has no replayable source. */
+int core_sessionizer_closing(const core_sessionizer *z, core_session_origin *o);
 /* The offset of the first line of the oldest open session from src, or
  * ULLONG_MAX when none is open: replaying src from there rebuilds every
  * open session. */
 unsigned long long core_sessionizer_watermark(const core_sessionizer *z,
                                               unsigned src);
-/* Replay after a crash: before an event of an open session, fn is asked
- * whether the session (context, source, first offset) ended before this
- * position in the run that crashed; if so it is closed first, so replayed
- * sessions split where they split before.  Returns 1 to close. */
-typedef int (*core_session_split_fn)(void *user, const char *context_id,
-                                     unsigned src, unsigned long long first,
-                                     unsigned at_src, unsigned long long at);
-void core_sessionizer_on_split(core_sessionizer *z, core_session_split_fn fn,
-                               void *user);
+/* Replay after a crash, answered from the checkpoint of the run before:
+ *   ended(ctx, o): the offset of the last line of the session (ctx,
+ *     o->src, o->first, o->part) when the run before closed it other than
+ *     by a cap, else -1; it is closed after that line again.
+ *   owned(ctx, src, pos): 1 when the line belongs to a session that began
+ *     before the replay point and was written: its event is dropped.
+ *   replaying(src, pos): 1 while the replay is before the point the run
+ *     before had checkpointed: no eviction or idle closes there, since
+ *     every close it made is known to ended().  src 0: whether any source
+ *     is still replaying (no wall-clock idle closes until it is done).
+ * The struct is copied; user is borrowed. */
+typedef struct {
+    void *user;
+    long long (*ended)(void *user, const char *ctx,
+                       const core_session_origin *o);
+    int (*owned)(void *user, const char *ctx, unsigned src,
+                 unsigned long long pos);
+    int (*replaying)(void *user, unsigned src, unsigned long long pos);
+} core_session_replay;
+void core_sessionizer_replay(core_sessionizer *z, const core_session_replay *r);
+/* The latest event time seen (ms, -1 none), saved and restored with a
+ * checkpoint so idle-gap closes after a replay match the run before. */
+long long core_sessionizer_clock(const core_sessionizer *z);
+void core_sessionizer_set_clock(core_sessionizer *z, long long clock);
 /* Live input: the wall clock (ms) that events arriving now are stamped
  * with, for core_sessionizer_close_stale. */
 void core_sessionizer_set_now(core_sessionizer *z, long long now_ms);

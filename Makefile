@@ -48,7 +48,8 @@ PLUGINS     = $(PLUGIN_DIRS:plugins/%=$(BUILD)/plugins/%.so)
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INTEG_BIN = $(BUILD)/tests/integration $(BUILD)/tests/formats $(BUILD)/tests/privacy \
-            $(BUILD)/tests/analyze $(BUILD)/tests/live $(BUILD)/tests/crash
+            $(BUILD)/tests/analyze $(BUILD)/tests/live $(BUILD)/tests/crash \
+            $(BUILD)/tests/live_crash
 INSTALL_BIN = $(BUILD)/tests/install
 TESTUTIL  = $(BUILD)/tests/testutil.o $(BUILD)/tests/oracle.o
 

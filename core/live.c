@@ -401,11 +401,12 @@ static void checkpoint(live *l, int force)
         if (l->ends && l->ends[i + 1] > end)
             end = l->ends[i + 1];
         json_array_append_new(files,
-                              json_pack("{s:s, s:I, s:I, s:I, s:I}", "path",
+                              json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "path",
                                         f->path, "dev", (json_int_t)f->dev,
                                         "ino", (json_int_t)f->ino, "offset",
                                         (json_int_t)marks[i], "end",
-                                        (json_int_t)end));
+                                        (json_int_t)end, "read",
+                                        (json_int_t)consumed));
     }
     /* sessions that end before the replay point will not come again */
     json_t *keep = json_array();
@@ -809,11 +810,6 @@ int core_live_run(core_config *cfg, const char *config_path)
         replay_forget(&l);
         return SYNTH_EIO;
     }
-    core_strbuf why = {0};
-    if (cfg->listen && (l.listen_fd = unix_listen(cfg->listen, &why)) < 0)
-        goto fail;
-    if (cfg->control && (l.control_fd = unix_listen(cfg->control, &why)) < 0)
-        goto fail;
     l.follows = core_calloc(cfg->ninputs + 1, sizeof *l.follows);
     if (l.replay)
         l.ends = core_calloc(cfg->ninputs + 1, sizeof *l.ends);
@@ -842,6 +838,12 @@ int core_live_run(core_config *cfg, const char *config_path)
     json_decref(before);
     /* before anything is written: a crash from here on finds the files */
     checkpoint(&l, 1);
+    /* the sockets last: a client that can connect finds the run set up */
+    core_strbuf why = {0};
+    if (cfg->listen && (l.listen_fd = unix_listen(cfg->listen, &why)) < 0)
+        goto fail;
+    if (cfg->control && (l.control_fd = unix_listen(cfg->control, &why)) < 0)
+        goto fail;
     core_note("live: following %zu file(s)%s%s%s%s", l.nfollows,
               cfg->listen ? ", listening on " : "",
               cfg->listen ? cfg->listen : "",
@@ -924,6 +926,12 @@ fail:
     if (l.listen_fd >= 0)
         close(l.listen_fd);
     close_pipeline(&l);
+    for (size_t i = 0; i < l.nfollows; i++)
+        core_follow_close(&l.follows[i]);
+    core_free(l.follows);
+    core_free(l.refs);
+    json_decref(l.written);
+    replay_forget(&l);
     return SYNTH_EIO;
 }
 

@@ -781,6 +781,18 @@ static int conn_read(live *l, conn *c)
 
 /* ---- the loop ---------------------------------------------------------------------- */
 
+/* Flush and close the pipeline, stop following, drop the replay state. */
+static void live_release(live *l)
+{
+    close_pipeline(l);
+    for (size_t i = 0; i < l->nfollows; i++)
+        core_follow_close(&l->follows[i]);
+    core_free(l->follows);
+    core_free(l->refs);
+    json_decref(l->written);
+    replay_forget(l);
+}
+
 int core_live_run(core_config *cfg, const char *config_path)
 {
     live l;
@@ -897,13 +909,7 @@ int core_live_run(core_config *cfg, const char *config_path)
         close(l.conns[i].fd);
         core_strbuf_free(&l.conns[i].partial);
     }
-    close_pipeline(&l);
-    for (size_t i = 0; i < l.nfollows; i++)
-        core_follow_close(&l.follows[i]);
-    core_free(l.follows);
-    core_free(l.refs);
-    json_decref(l.written);
-    replay_forget(&l);
+    live_release(&l);
     /* the sockets are the first config's (cfg is the caller's) */
     if (l.listen_fd >= 0) {
         close(l.listen_fd);
@@ -925,13 +931,7 @@ fail:
     core_strbuf_free(&why);
     if (l.listen_fd >= 0)
         close(l.listen_fd);
-    close_pipeline(&l);
-    for (size_t i = 0; i < l.nfollows; i++)
-        core_follow_close(&l.follows[i]);
-    core_free(l.follows);
-    core_free(l.refs);
-    json_decref(l.written);
-    replay_forget(&l);
+    live_release(&l);
     return SYNTH_EIO;
 }
 

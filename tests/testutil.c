@@ -102,9 +102,7 @@ int tu_run(char *const argv[], const char *in_path, char **out, char **err)
         execv(argv[0], argv);
         _exit(127);
     }
-    int status;
-    if (waitpid(pid, &status, 0) < 0)
-        die("waitpid");
+    int status = tu_wait(pid);
     if (out)
         *out = tu_read(out_path);
     if (err)
@@ -113,6 +111,34 @@ int tu_run(char *const argv[], const char *in_path, char **out, char **err)
     free(out_path);
     free(err_path);
     free(dir);
+    return status;
+}
+
+pid_t tu_spawn(char *const argv[], const char *err_path)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) {
+        int in = open("/dev/null", O_RDONLY);
+        int e = err_path ? open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644)
+                         : open("/dev/null", O_WRONLY);
+        if (in < 0 || e < 0)
+            _exit(126);
+        dup2(in, 0);
+        dup2(e, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+int tu_wait(pid_t pid)
+{
+    int status;
+    if (waitpid(pid, &status, 0) < 0)
+        die("waitpid");
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

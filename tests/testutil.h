@@ -8,6 +8,7 @@
 #define TESTUTIL_H
 
 #include <jansson.h>
+#include <sys/types.h>
 #include <stddef.h>
 
 /* The build directory (SYNTH_BUILD) and the source tree (SYNTH_ROOT);
@@ -28,6 +29,11 @@ void tu_rmrf(const char *path);
  * stdout and stderr are returned owned in *out and *err (either may be
  * NULL).  Returns the exit status, or 128+signal. */
 int tu_run(char *const argv[], const char *in_path, char **out, char **err);
+/* Start argv (argv[0] a path) in the background with stdin from
+ * /dev/null and stderr to err_path (NULL: /dev/null).  Returns its pid. */
+pid_t tu_spawn(char *const argv[], const char *err_path);
+/* Wait for pid: returns its exit status, or 128+signal. */
+int tu_wait(pid_t pid);
 /* Return the owned path of the one file in dir whose name starts with
  * prefix and ends with suffix, or NULL when there is none or several. */
 char *tu_find(const char *dir, const char *prefix, const char *suffix);

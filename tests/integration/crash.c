@@ -62,26 +62,15 @@ static char *records_of(const char *out, const char *format)
     return text;
 }
 
+/* Start a run into out; crash: a SYNTH_TEST_CRASH point, or NULL. */
 static pid_t launch(const char *out, const char *crash)
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (crash)
-            setenv("SYNTH_TEST_CRASH", crash, 1);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 2);
-        execl(host, host, "-q", "-c", conf, "-o", out, (char *)NULL);
-        _exit(127);
-    }
+    if (crash)
+        setenv("SYNTH_TEST_CRASH", crash, 1);
+    char *argv[] = {host, "-q", "-c", conf, "-o", (char *)out, NULL};
+    pid_t pid = tu_spawn(argv, NULL);
+    unsetenv("SYNTH_TEST_CRASH");
     return pid;
-}
-
-static int wait_for(pid_t pid)
-{
-    int status;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 static int setup(void **state)
@@ -104,7 +93,7 @@ static int setup(void **state)
     tu_write(conf, text);
     char *ref = tu_fmt("%s/ref", dir);
     double t0 = now();
-    if (wait_for(launch(ref, NULL)) != 0)
+    if (tu_wait(launch(ref, NULL)) != 0)
         abort();
     clean_seconds = now() - t0;
     for (int f = 0; formats[f]; f++)
@@ -163,12 +152,12 @@ static void test_kill_at_random_moments(void **state)
         pid_t pid = launch(out, NULL);
         usleep(delay);
         kill(pid, SIGKILL);
-        killed += wait_for(pid) == 128 + SIGKILL;
+        killed += tu_wait(pid) == 128 + SIGKILL;
         /* the same command again, to the end */
-        assert_int_equal(wait_for(launch(out, NULL)), 0);
+        assert_int_equal(tu_wait(launch(out, NULL)), 0);
         check_exactly_once(out, i);
         /* and once more: nothing is written twice */
-        assert_int_equal(wait_for(launch(out, NULL)), 0);
+        assert_int_equal(tu_wait(launch(out, NULL)), 0);
         check_exactly_once(out, i);
         tu_rmrf(out);
         free(out);
@@ -184,10 +173,10 @@ static void test_kill_while_publishing(void **state)
     static const char *const points[] = {"publish:1", "publish:4", NULL};
     for (int i = 0; points[i]; i++) {
         char *out = tu_fmt("%s/publish-%d", dir, i);
-        assert_int_equal(wait_for(launch(out, points[i])), 128 + SIGKILL);
+        assert_int_equal(tu_wait(launch(out, points[i])), 128 + SIGKILL);
         /* some files are published, the rest are still temporary */
         assert_true(tu_count_entries(out) > 0);
-        assert_int_equal(wait_for(launch(out, NULL)), 0);
+        assert_int_equal(tu_wait(launch(out, NULL)), 0);
         check_exactly_once(out, 100 + i);
         tu_rmrf(out);
         free(out);

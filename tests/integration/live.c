@@ -80,9 +80,7 @@ static void start(const char *extra)
 static int stop(int sig)
 {
     kill(pid, sig);
-    int status;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return tu_wait(pid);
 }
 
 /* One control request; returns the parsed answer. */

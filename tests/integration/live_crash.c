@@ -62,22 +62,8 @@ static char *records_of(const char *out, const char *format)
 
 static pid_t launch(const char *conf)
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 2);
-        execl(host, host, "-c", conf, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int wait_for(pid_t pid)
-{
-    int status;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    char *argv[] = {host, "-c", (char *)conf, NULL};
+    return tu_spawn(argv, NULL);
 }
 
 static void append_bytes(const char *path, const char *p, size_t n)
@@ -165,7 +151,7 @@ static void test_kill_while_following(void **state)
         at += n;
         usleep((useconds_t)(rand() % 150000));
         kill(pid, SIGKILL);
-        assert_int_equal(wait_for(pid), 128 + SIGKILL);
+        assert_int_equal(tu_wait(pid), 128 + SIGKILL);
     }
     assert_int_equal(at, full_len);
     /* the last run reads to the end, then SIGTERM flushes what is open;
@@ -180,7 +166,7 @@ static void test_kill_while_following(void **state)
         usleep(10000);
     assert_int_equal(checkpointed_read(out), (long long)full_len);
     kill(pid, SIGTERM);
-    assert_int_equal(wait_for(pid), 0);
+    assert_int_equal(tu_wait(pid), 0);
 
     for (int f = 0; formats[f]; f++) {
         char *want = records_of(ref, formats[f]);

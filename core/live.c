@@ -701,9 +701,11 @@ static json_t *handle(live *l, json_t *req)
         return json_pack("{s:b, s:o}", "ok", 1, "analysis", report);
     }
     if (strcmp(cmd, "clear") == 0) {
+        unsigned long long held = l->p->records_cleared;
         size_t n = core_pipeline_clear(l->p);
-        return json_pack("{s:b, s:I}", "ok", 1, "sessions_cleared",
-                         (json_int_t)n);
+        return json_pack("{s:b, s:I, s:I}", "ok", 1, "sessions_cleared",
+                         (json_int_t)n, "records_cleared",
+                         (json_int_t)(l->p->records_cleared - held));
     }
     if (strcmp(cmd, "configure") == 0)
         return cmd_configure(l, req);

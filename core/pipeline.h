@@ -30,6 +30,7 @@ typedef struct core_pipeline {
     core_input_stats in;
     unsigned long long sessions_dropped, records_dropped, plugin_errors;
     unsigned long long sessions_cleared;  /* by ctl clear */
+    unsigned long long records_cleared;   /* held back by formatters, by ctl clear */
     int live;                 /* realtime: final files, appended to */
     json_t *identity;         /* owned: this run for the checkpoint, or NULL */
     /* live checkpoints (set by live.c): sessions of a replay that were
@@ -73,7 +74,8 @@ int core_pipeline_run(core_pipeline *p);
  * tick(): take the lines so far, close the sessions idle for
  *   session.idle_timeout_ms of wall clock (now_ms), push the files out.
  * process(): close every open session now and flush every formatter.
- * clear(): drop the open sessions unwritten; returns how many.
+ * clear(): drop the open sessions unwritten, and the records formatters
+ * hold back (counted in records_cleared); returns how many sessions.
  * finish(): end of input: flush, and publish (batch) or close (live);
  *   rc is how reading went.  Returns as core_pipeline_run.
  * status(): the counts `synthhost ctl status` shows (new reference). */

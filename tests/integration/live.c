@@ -479,6 +479,64 @@ static void test_latency(void **state)
     free(glob);
 }
 
+/* clear also drops the records a formatter holds back: grpo groups wait
+ * for members until a flush; cleared, they are counted and never written,
+ * and with what was written they make up a batch run's groups. */
+static void test_clear_drops_held_records(void **state)
+{
+    (void)state;
+    start("session = { idle_timeout_ms = 200; };\n");
+    json_t *r = ctl("configure", "{\"formats\": [\"grpo\"]}");
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    json_decref(r);
+    for (size_t i = 0; i < nlines; i++)
+        append("agent.jsonl", lines[i]);
+    json_t *st = NULL;
+    for (int i = 0; i < 500; i++) {
+        json_decref(st);
+        st = ctl("status", NULL);
+        if (json_integer_value(json_object_get(st, "lines")) == (json_int_t)nlines &&
+            json_integer_value(json_object_get(st, "open_sessions")) == 0)
+            break;
+        usleep(20000);
+    }
+    assert_int_equal(json_integer_value(json_object_get(st, "open_sessions")), 0);
+    json_int_t written = json_integer_value(
+        json_object_get(json_object_get(st, "records"), "grpo"));
+    json_decref(st);
+    r = ctl("clear", NULL);
+    json_int_t cleared = json_integer_value(json_object_get(r, "records_cleared"));
+    json_decref(r);
+    assert_true(cleared > 0);
+    r = ctl("process", NULL);
+    json_decref(r);
+    st = ctl("status", NULL);
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_object_get(st, "records"), "grpo")),
+                     written);
+    assert_int_equal(json_integer_value(json_object_get(st, "records_cleared")),
+                     cleared);
+    json_decref(st);
+    assert_int_equal(stop(SIGTERM), 0);
+    /* a batch run writes exactly the groups written and cleared here */
+    char *conf = path_in("grpo.conf");
+    char *text = tu_fmt("input = \"%s/examples/agent-log.jsonl\";\n"
+                        "plugin_dir = \"%s/plugins\";\nformats = [\"grpo\"];\n",
+                        tu_root(), tu_build());
+    tu_write(conf, text);
+    char *out = path_in("grpo-out");
+    char *host = tu_fmt("%s/synthhost", tu_build());
+    char *argv[] = {host, "-q", "-c", conf, "-o", out, NULL};
+    assert_int_equal(tu_run(argv, NULL, NULL, NULL), 0);
+    char *pattern = tu_fmt("'%s'/grpo-*.jsonl", out);
+    assert_int_equal(count_lines_in(pattern), written + cleared);
+    free(pattern);
+    free(host);
+    free(out);
+    free(text);
+    free(conf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -492,6 +550,8 @@ int main(void)
                                         each_teardown),
         cmocka_unit_test_setup_teardown(test_latency, each_setup,
                                         each_teardown),
+        cmocka_unit_test_setup_teardown(test_clear_drops_held_records,
+                                        each_setup, each_teardown),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -364,6 +364,87 @@ static void test_config_error_writes_nothing(void **state)
     free(dir);
 }
 
+/* Lines in the files matching a shell pattern. */
+static int lines_in(const char *pattern)
+{
+    char *cmd = tu_fmt("cat %s 2>/dev/null | wc -l", pattern);
+    FILE *f = popen(cmd, "r");
+    int n = -1;
+    if (fscanf(f, "%d", &n) != 1)
+        n = -1;
+    pclose(f);
+    free(cmd);
+    return n;
+}
+
+/* batch_size: while a batch run reads a pipe, its (temporary) output
+ * grows a whole batch at a time; at the end the partial batch is written
+ * too, and the published file holds every record.  The log is generated
+ * (4 MB): lines reach the sessions a window (1 MB) at a time. */
+static void test_batch_size_batches(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), *h = host();
+    char *conf = tu_fmt("%s/batch.conf", dir);
+    /* max_open: sessions close while the input still streams */
+    char *text = tu_fmt("plugin_dir = \"%s/plugins\";\n"
+                        "formats = [\"instruction-tuning\"];\nbatch_size = 4;\n"
+                        "session = { max_open = 16; };\n", tu_build());
+    tu_write(conf, text);
+    free(text);
+    char *out = tu_fmt("%s/out", dir);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[0], 0);
+        close(fds[1]);
+        execl(h, h, "-q", "-c", conf, "-i", "-", "-o", out, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    char *log = tu_fmt("%s/big.jsonl", dir);
+    char *gen = tu_fmt("%s/genlog", tu_build());
+    char *gargv[] = {gen, "--bytes", "4M", "--seed", "3", "-o", log, NULL};
+    assert_int_equal(tu_run(gargv, NULL, NULL, NULL), 0);
+    free(gen);
+    text = tu_read(log);
+    size_t len = strlen(text), at = 0;
+    char *tmp = tu_fmt("'%s'/.instruction-tuning-*.tmp", out);
+    int seen = 0, last = 0;
+    for (int part = 1; part < 5; part++) {
+        size_t to = len * (size_t)part / 5;
+        while (text[to] != '\n')
+            to++;
+        assert_int_equal(write(fds[1], text + at, to + 1 - at), (ssize_t)(to + 1 - at));
+        at = to + 1;
+        usleep(300000);
+        int n = lines_in(tmp);
+        if (n % 4 != 0)
+            fail_msg("%d records in the temporary file: not whole batches of 4", n);
+        assert_true(n >= last);
+        seen += n > 0;
+        last = n;
+    }
+    assert_true(seen > 0); /* batches appeared before the end */
+    assert_int_equal(write(fds[1], text + at, len - at), (ssize_t)(len - at));
+    close(fds[1]);
+    assert_int_equal(tu_wait(pid), 0);
+    char *final = tu_fmt("'%s'/instruction-tuning-*.jsonl", out);
+    int total = lines_in(final);
+    assert_true(total > last);
+    assert_int_equal(lines_in(tmp), 0); /* no temporary file left */
+    free(final);
+    free(tmp);
+    free(text);
+    free(log);
+    free(out);
+    free(conf);
+    free(h);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* SIGINT while reading a pipe: exit 1, nothing published, no temp file. */
 static void test_interrupted_run_publishes_nothing(void **state)
 {
@@ -645,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_corrupted_log),
         cmocka_unit_test(test_config_error_writes_nothing),
         cmocka_unit_test(test_interrupted_run_publishes_nothing),
+        cmocka_unit_test(test_batch_size_batches),
         cmocka_unit_test(test_stdin_matches_file),
         cmocka_unit_test(test_same_output_any_threads),
         cmocka_unit_test(test_cli),

@@ -469,6 +469,14 @@ static json_t *load_checkpoint(live *l)
  * SYNTH_ECONFIG with the old config still running untouched. */
 static int switch_config(live *l, core_config *next)
 {
+    if (next->realtime != l->cfg->realtime) {
+        /* a batch run reads to the end and publishes: not a service */
+        core_error("mode cannot change while running: stop synthhost and "
+                   "start it with mode = \"batch\"");
+        core_config_free(next);
+        core_free(next);
+        return SYNTH_ECONFIG;
+    }
     core_pipeline *np = prepare(next);
     if (np == NULL) {
         core_config_free(next);

@@ -401,6 +401,11 @@ static void test_control_commands(void **state)
     assert_non_null(strstr(json_string_value(json_object_get(r, "error")),
                            "\"batch_size\" must be an integer"));
     json_decref(r);
+    r = ctl("configure", "{\"mode\": \"batch\"}");
+    assert_false(json_is_true(json_object_get(r, "ok")));
+    assert_non_null(strstr(json_string_value(json_object_get(r, "error")),
+                           "mode cannot change while running"));
+    json_decref(r);
     st = ctl("status", NULL);
     assert_non_null(json_object_get(json_object_get(st, "files"), "episodes"));
     json_decref(st);

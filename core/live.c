@@ -422,10 +422,11 @@ static void checkpoint(live *l, int force)
     json_decref(l->written);
     l->written = keep;
     char *fp = core_checkpoint_fingerprint(l->cfg);
-    json_t *state = json_pack("{s:s, s:o, s:o, s:O, s:I}", "fingerprint", fp,
-                              "files", files, "outputs", outputs, "written",
-                              l->written, "clock",
-                              (json_int_t)core_sessionizer_clock(l->p->sz));
+    json_t *state = json_pack("{s:s, s:o, s:o, s:O, s:I, s:o*}", "fingerprint",
+                              fp, "files", files, "outputs", outputs,
+                              "written", l->written, "clock",
+                              (json_int_t)core_sessionizer_clock(l->p->sz),
+                              "plugins", core_pipeline_save(l->p));
     if (core_checkpoint_write(l->cfg->output_dir, LIVE_CHECKPOINT, state,
                               &why) != SYNTH_OK)
         snprintf(l->last_error, sizeof l->last_error, "%s",
@@ -826,6 +827,10 @@ int core_live_run(core_config *cfg, const char *config_path)
     int started = start(&l, first);
     if (first && l.p)
         l.p->resume = NULL; /* only for opening */
+    if (started == SYNTH_OK && before &&
+        core_pipeline_restore(l.p, json_object_get(before, "plugins")) != SYNTH_OK)
+        snprintf(l.last_error, sizeof l.last_error,
+                 "a plugin refused its saved state: it started afresh");
     if (started != SYNTH_OK) {
         json_decref(before);
         json_decref(l.written);

@@ -460,6 +460,38 @@ size_t core_pipeline_clear(core_pipeline *p)
     return n;
 }
 
+json_t *core_pipeline_save(core_pipeline *p)
+{
+    json_t *states = NULL;
+    for (size_t f = 0; f < p->formatters.n; f++) {
+        json_t *st = core_instance_save(p->formatters.v[f]);
+        if (st == NULL)
+            continue;
+        if (states == NULL)
+            states = json_object();
+        json_object_set_new(states, p->formatters.v[f]->plugin->desc.name, st);
+    }
+    return states;
+}
+
+int core_pipeline_restore(core_pipeline *p, json_t *states)
+{
+    int first = SYNTH_OK;
+    for (size_t f = 0; states && f < p->formatters.n; f++) {
+        core_instance *inst = p->formatters.v[f];
+        json_t *st = json_object_get(states, inst->plugin->desc.name);
+        if (st == NULL)
+            continue;
+        synth_ctx ctx;
+        core_ctx_init(&ctx, inst, CORE_CALL_RESTORE);
+        int rc = core_instance_call(inst, &ctx, st);
+        core_ctx_release(&ctx);
+        if (rc < 0 && first == SYNTH_OK)
+            first = rc; /* core_instance_call said why */
+    }
+    return first;
+}
+
 int core_pipeline_finish(core_pipeline *p, int rc)
 {
     core_strbuf why = {0};

@@ -86,6 +86,13 @@ void core_pipeline_line(core_pipeline *p, const char *name,
 void core_pipeline_tick(core_pipeline *p, long long now_ms);
 void core_pipeline_process(core_pipeline *p);
 size_t core_pipeline_clear(core_pipeline *p);
+/* Live checkpoints: the state the formatters hold across sessions, as
+ * {format: state} (new reference), or NULL when none holds any.  Restore
+ * gives it (borrowed) to the formatters of a started pipeline; a plugin
+ * that refuses it starts afresh, reported.  Returns SYNTH_OK, or the first
+ * refusal's code. */
+json_t *core_pipeline_save(core_pipeline *p);
+int core_pipeline_restore(core_pipeline *p, json_t *states);
 int core_pipeline_finish(core_pipeline *p, int rc);
 json_t *core_pipeline_status(const core_pipeline *p);
 /* Print the run summary with core_note(). */

@@ -725,6 +725,11 @@ int core_instance_call(core_instance *inst, synth_ctx *ctx, json_t *arg)
         if (d->flush)
             rc = d->flush(inst->state, ctx);
         break;
+    case CORE_CALL_RESTORE:
+        what = "restore";
+        if (d->restore)
+            rc = d->restore(inst->state, ctx, arg);
+        break;
     default:
         break;
     }
@@ -735,6 +740,20 @@ int core_instance_call(core_instance *inst, synth_ctx *ctx, json_t *arg)
     if (serial)
         pthread_mutex_unlock(&inst->lock);
     return rc;
+}
+
+json_t *core_instance_save(core_instance *inst)
+{
+    const synth_plugin *d = &inst->plugin->desc;
+    if (d->save == NULL)
+        return NULL;
+    int serial = (d->flags & SYNTH_PLUGIN_SERIAL) != 0;
+    if (serial)
+        pthread_mutex_lock(&inst->lock);
+    json_t *state = d->save(inst->state);
+    if (serial)
+        pthread_mutex_unlock(&inst->lock);
+    return state;
 }
 
 /* ---- the host API ---------------------------------------------------------- */

@@ -106,7 +106,7 @@ typedef struct core_record {
 } core_record;
 
 enum { CORE_CALL_CREATE = 1, CORE_CALL_SESSION, CORE_CALL_RECORD,
-       CORE_CALL_FLUSH };
+       CORE_CALL_FLUSH, CORE_CALL_RESTORE };
 
 struct synth_ctx {
     core_instance *inst;  /* borrowed */
@@ -145,6 +145,10 @@ void core_record_clear(core_record *rec);
  * (code < 0) is reported with the plugin's message and counted.  Returns
  * the callback's code (SYNTH_OK when the callback is absent). */
 int core_instance_call(core_instance *inst, synth_ctx *ctx, json_t *arg);
+/* The state inst holds across sessions (ABI 1.1 save()): a new reference,
+ * or NULL when it holds none or cannot say.  Restoring it is
+ * core_instance_call with CORE_CALL_RESTORE and the state as arg. */
+json_t *core_instance_save(core_instance *inst);
 
 /* Set up / free the metrics of a run; free is NULL-safe. */
 /* Run the scorers of `scorers` that apply to format on record (borrowed);

@@ -50,7 +50,7 @@ extern "C" {
 #endif
 
 #define SYNTH_ABI_MAJOR 1
-#define SYNTH_ABI_MINOR 0
+#define SYNTH_ABI_MINOR 1
 
 /* Marks the one symbol a plugin exports; build with -fvisibility=hidden. */
 #if defined(__GNUC__)
@@ -368,12 +368,25 @@ typedef struct synth_plugin {
      * dataset file's format by them and measures completeness against
      * them.  NULL: records have no fixed shape. */
     const char *const *record_fields;
+
+    /* ---- 1.1 ---- */
+    /* save(): formatters that hold records across sessions (grpo groups
+     * waiting for members): that state as JSON (new reference; NULL when
+     * nothing is held).  A live run stores it with its checkpoint, so a
+     * restart after a crash goes on from the same state.  May be NULL. */
+    json_t *(*save)(void *instance);
+    /* restore(): make a fresh instance's state what save() returned
+     * (borrowed).  Returns SYNTH_OK, or a SYNTH_E* code after host->error;
+     * on failure the host starts afresh and says why.  May be NULL. */
+    int (*restore)(void *instance, synth_ctx *ctx, json_t *state);
 } synth_plugin;
 
-/* Size of the whole 1.0 descriptor. */
+/* Size of the whole 1.0 descriptor (1.1 appended save and restore). */
 #define SYNTH_PLUGIN_SIZE_1_0 \
     (offsetof(synth_plugin, record_fields) + \
      sizeof(((synth_plugin *)0)->record_fields))
+#define SYNTH_PLUGIN_SIZE_1_1 \
+    (offsetof(synth_plugin, restore) + sizeof(((synth_plugin *)0)->restore))
 /* The smallest struct_size the host accepts: the identity fields through
  * `name`.  Every later field is optional; those past struct_size are
  * treated as NULL/0 and never read. */

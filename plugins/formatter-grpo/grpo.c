@@ -336,6 +336,33 @@ static int grpo_flush(void *instance, synth_ctx *ctx)
     return SYNTH_OK;
 }
 
+/* The pending groups are the whole state between calls: saved with a live
+ * checkpoint, so groups waiting for members survive a crash. */
+static json_t *grpo_save(void *instance)
+{
+    grpo_state *st = instance;
+    return json_object_size(st->pending) ? json_deep_copy(st->pending) : NULL;
+}
+
+static int grpo_restore(void *instance, synth_ctx *ctx, json_t *state)
+{
+    grpo_state *st = instance;
+    const char *key;
+    json_t *group;
+    if (!json_is_object(state))
+        return host->error(ctx, SYNTH_EINVAL, "saved state is not an object");
+    json_object_foreach(state, key, group)
+        if (!json_is_array(json_object_get(group, "responses")))
+            return host->error(ctx, SYNTH_EINVAL,
+                               "saved group \"%s\" has no responses", key);
+    json_t *copy = json_deep_copy(state); /* key order: oldest first */
+    if (copy == NULL)
+        return host->error(ctx, SYNTH_ENOMEM, "out of memory");
+    json_decref(st->pending);
+    st->pending = copy;
+    return SYNTH_OK;
+}
+
 static const char *const record_fields[] = {"prompt", "responses", "system", "context",
                                           "comparisons", NULL};
 
@@ -353,6 +380,8 @@ static const synth_plugin grpo_plugin = {
     .session = grpo_session,
     .flush = grpo_flush,
     .record_fields = record_fields,
+    .save = grpo_save,
+    .restore = grpo_restore,
 };
 
 SYNTH_PLUGIN_ENTRY(grpo_plugin, host)

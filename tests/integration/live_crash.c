@@ -29,17 +29,16 @@
 
 #define KILLS 20
 
-/* grpo is left out: its groups span sessions (see README, Exactly once) */
 static const char *const formats[] = {"instruction-tuning", "conversation",
                                       "reasoning-chains", "action-sequences",
-                                      "episodes", NULL};
+                                      "episodes", "grpo", NULL};
 #define FORMATS "formats = [\"instruction-tuning\", \"conversation\", " \
-                "\"reasoning-chains\", \"action-sequences\", \"episodes\"];\n"
-/* small caps, so sessions are cut, evicted and written all the time */
-#define SESSION "session = { idle_timeout_ms = 0; max_turns = 3; max_open = 48; };\n"
+                "\"reasoning-chains\", \"action-sequences\", \"episodes\", " \
+                "\"grpo\"];\n"
 
 static char *dir, *host, *full;
 static size_t full_len;
+static size_t counts[8]; /* records per format of the last comparison */
 
 /* Sorted lines of the one <format>-*.jsonl in out. */
 static char *records_of(const char *out, const char *format)
@@ -87,23 +86,6 @@ static long long checkpointed_read(const char *out)
     return end;
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    dir = tu_tmpdir();
-    host = tu_fmt("%s/synthhost", tu_build());
-    char *log = tu_fmt("%s/full.jsonl", dir);
-    char *gen = tu_fmt("%s/genlog", tu_build());
-    char *argv[] = {gen, "--bytes", "2M", "--seed", "5", "-o", log, NULL};
-    if (tu_run(argv, NULL, NULL, NULL) != 0)
-        abort();
-    full = tu_read(log);
-    full_len = strlen(full);
-    free(gen);
-    free(log);
-    return 0;
-}
-
 static int teardown(void **state)
 {
     (void)state;
@@ -111,16 +93,23 @@ static int teardown(void **state)
     free(dir);
     free(host);
     free(full);
+    dir = host = full = NULL;
     return 0;
 }
 
-static void test_kill_while_following(void **state)
+/* Kill a live run KILLS times while log (a path) is appended to the file
+ * it follows, then compare every format with a batch run; rules: the
+ * session and plugin settings of both. */
+static void kill_while_following(const char *log, const char *rules)
 {
-    (void)state;
+    dir = tu_tmpdir();
+    host = tu_fmt("%s/synthhost", tu_build());
+    full = tu_read(log);
+    full_len = strlen(full);
     /* the reference: a batch run over the whole log, same rules */
     char *bconf = tu_fmt("%s/batch.conf", dir);
-    char *text = tu_fmt("input = \"full.jsonl\";\nplugin_dir = \"%s/plugins\";\n"
-                        FORMATS SESSION, tu_build());
+    char *text = tu_fmt("input = \"%s\";\nplugin_dir = \"%s/plugins\";\n"
+                        FORMATS "%s", log, tu_build(), rules);
     tu_write(bconf, text);
     free(text);
     char *ref = tu_fmt("%s/ref", dir);
@@ -133,7 +122,8 @@ static void test_kill_while_following(void **state)
     char *conf = tu_fmt("%s/live.conf", dir);
     text = tu_fmt("mode = \"realtime\";\ninput = \"agent.jsonl\";\n"
                   "output_dir = \"out\";\nplugin_dir = \"%s/plugins\";\n"
-                  "control = \"ctl.sock\";\npoll_ms = 10;\n" FORMATS SESSION, tu_build());
+                  "control = \"ctl.sock\";\npoll_ms = 10;\n" FORMATS "%s",
+                  tu_build(), rules);
     tu_write(conf, text);
     free(text);
     char *agent = tu_fmt("%s/agent.jsonl", dir);
@@ -174,13 +164,13 @@ static void test_kill_while_following(void **state)
     for (int f = 0; formats[f]; f++) {
         char *want = records_of(ref, formats[f]);
         char *got = records_of(out, formats[f]);
-        assert_true(strlen(want) > 0);
+        size_t nw = 0, ng = 0;
+        for (const char *p = want; *p; p++)
+            nw += *p == '\n';
+        for (const char *p = got; *p; p++)
+            ng += *p == '\n';
+        counts[f] = nw;
         if (strcmp(got, want) != 0) {
-            size_t nw = 0, ng = 0;
-            for (const char *p = want; *p; p++)
-                nw += *p == '\n';
-            for (const char *p = got; *p; p++)
-                ng += *p == '\n';
             fail_msg("%s: %zu records after %d kills, the batch run has %zu "
                      "(or they differ); seed %u", formats[f], ng, KILLS, nw,
                      seed);
@@ -196,10 +186,43 @@ static void test_kill_while_following(void **state)
     free(bconf);
 }
 
+/* A generated log: 99 agents at once, so with small caps sessions are
+ * cut, evicted and written all the time. */
+static void test_generated_log(void **state)
+{
+    (void)state;
+    char *tmp = tu_tmpdir();
+    char *log = tu_fmt("%s/gen.jsonl", tmp);
+    char *gen = tu_fmt("%s/genlog", tu_build());
+    char *argv[] = {gen, "--bytes", "2M", "--seed", "5", "-o", log, NULL};
+    assert_int_equal(tu_run(argv, NULL, NULL, NULL), 0);
+    kill_while_following(log, "session = { idle_timeout_ms = 0; max_turns = 3; "
+                              "max_open = 48; };\n");
+    assert_true(counts[0] > 100); /* instruction-tuning */
+    tu_rmrf(tmp);
+    free(gen);
+    free(log);
+    free(tmp);
+}
+
+/* The example log: its repeated prompts make grpo groups that wait for
+ * members across the kills (state saved with the checkpoint). */
+static void test_example_log_with_grpo(void **state)
+{
+    (void)state;
+    char *log = tu_fmt("%s/examples/agent-log.jsonl", tu_root());
+    kill_while_following(log, "session = { idle_timeout_ms = 0; max_turns = 2; "
+                              "max_open = 12; };\n");
+    assert_true(counts[0] > 50); /* instruction-tuning */
+    assert_true(counts[5] > 5);  /* grpo groups */
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kill_while_following),
+        cmocka_unit_test_teardown(test_generated_log, teardown),
+        cmocka_unit_test_teardown(test_example_log_with_grpo, teardown),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,10 +33,10 @@ static const struct {
     {"small-struct.so", SYNTH_OK, NULL},
     {"abi-1.0.so", SYNTH_OK, NULL}, /* built against the frozen 1.0 header */
     {"abi-major.so", SYNTH_EABI,
-     "built for plugin ABI 2.0, but this host speaks ABI 1.0 (major version "
+     "built for plugin ABI 2.1, but this host speaks ABI 1.1 (major version "
      "differs)"},
     {"abi-newer.so", SYNTH_EABI,
-     "built for plugin ABI 1.99, but this host speaks ABI 1.0 (plugin is "
+     "built for plugin ABI 1.99, but this host speaks ABI 1.1 (plugin is "
      "newer: upgrade synthhost)"},
     {"no-entry.so", SYNTH_ENOTFOUND, "no synth_plugin_init() entry point"},
     {"too-small.so", SYNTH_EABI, "descriptor is 16 bytes"},

@@ -114,14 +114,19 @@ int tu_run(char *const argv[], const char *in_path, char **out, char **err)
     return status;
 }
 
-pid_t tu_spawn(char *const argv[], const char *err_path)
+pid_t tu_spawn(char *const argv[], int *stdin_fd, const char *err_path)
 {
+    int fds[2] = {-1, -1};
+    if (stdin_fd && pipe(fds) != 0)
+        die("pipe");
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0)
         die("fork");
     if (pid == 0) {
-        int in = open("/dev/null", O_RDONLY);
+        if (stdin_fd)
+            close(fds[1]);
+        int in = stdin_fd ? fds[0] : open("/dev/null", O_RDONLY);
         int e = err_path ? open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644)
                          : open("/dev/null", O_WRONLY);
         if (in < 0 || e < 0)
@@ -131,7 +136,33 @@ pid_t tu_spawn(char *const argv[], const char *err_path)
         execv(argv[0], argv);
         _exit(127);
     }
+    if (stdin_fd) {
+        close(fds[0]);
+        *stdin_fd = fds[1];
+    }
     return pid;
+}
+
+char *tu_sorted_records(const char *dir, const char *format)
+{
+    char *prefix = tu_fmt("%s-", format);
+    char *path = tu_find(dir, prefix, ".jsonl");
+    free(prefix);
+    if (path == NULL)
+        return NULL;
+    char *tmp = tu_tmpdir();
+    char *cmd = tu_fmt("LC_ALL=C sort '%s' > '%s/sorted'", path, tmp);
+    char *text = NULL;
+    if (system(cmd) == 0) {
+        char *sorted = tu_fmt("%s/sorted", tmp);
+        text = tu_read(sorted);
+        free(sorted);
+    }
+    tu_rmrf(tmp);
+    free(tmp);
+    free(cmd);
+    free(path);
+    return text;
 }
 
 int tu_wait(pid_t pid)

@@ -29,9 +29,14 @@ void tu_rmrf(const char *path);
  * stdout and stderr are returned owned in *out and *err (either may be
  * NULL).  Returns the exit status, or 128+signal. */
 int tu_run(char *const argv[], const char *in_path, char **out, char **err);
-/* Start argv (argv[0] a path) in the background with stdin from
- * /dev/null and stderr to err_path (NULL: /dev/null).  Returns its pid. */
-pid_t tu_spawn(char *const argv[], const char *err_path);
+/* Start argv (argv[0] a path) in the background with stderr to err_path
+ * (NULL: /dev/null) and stdin from /dev/null, or, when stdin_fd is given,
+ * from a pipe whose write end is returned there (the caller closes it).
+ * Returns its pid. */
+pid_t tu_spawn(char *const argv[], int *stdin_fd, const char *err_path);
+/* The lines of the one <format>-*.jsonl in dir, sorted (owned), or NULL
+ * when there is not exactly one such file. */
+char *tu_sorted_records(const char *dir, const char *format);
 /* Wait for pid: returns its exit status, or 128+signal. */
 int tu_wait(pid_t pid);
 /* Return the owned path of the one file in dir whose name starts with

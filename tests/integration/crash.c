@@ -45,20 +45,9 @@ static double now(void)
  * not exactly one). */
 static char *records_of(const char *out, const char *format)
 {
-    char *prefix = tu_fmt("%s-", format);
-    char *path = tu_find(out, prefix, ".jsonl");
-    if (path == NULL)
-        fail_msg("%s: not exactly one %s*.jsonl", out, prefix);
-    char *cmd = tu_fmt("sort '%s' > '%s.sorted'", path, path);
-    if (system(cmd) != 0)
-        fail_msg("%s failed", cmd);
-    char *sorted = tu_fmt("%s.sorted", path);
-    char *text = tu_read(sorted);
-    unlink(sorted);
-    free(sorted);
-    free(cmd);
-    free(path);
-    free(prefix);
+    char *text = tu_sorted_records(out, format);
+    if (text == NULL)
+        fail_msg("%s: not exactly one %s-*.jsonl", out, format);
     return text;
 }
 
@@ -68,7 +57,7 @@ static pid_t launch(const char *out, const char *crash)
     if (crash)
         setenv("SYNTH_TEST_CRASH", crash, 1);
     char *argv[] = {host, "-q", "-c", conf, "-o", (char *)out, NULL};
-    pid_t pid = tu_spawn(argv, NULL);
+    pid_t pid = tu_spawn(argv, NULL, NULL);
     unsetenv("SYNTH_TEST_CRASH");
     return pid;
 }

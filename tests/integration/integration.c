@@ -393,16 +393,9 @@ static void test_batch_size_batches(void **state)
     tu_write(conf, text);
     free(text);
     char *out = tu_fmt("%s/out", dir);
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[0], 0);
-        close(fds[1]);
-        execl(h, h, "-q", "-c", conf, "-i", "-", "-o", out, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[0]);
+    char *argv[] = {h, "-q", "-c", conf, "-i", "-", "-o", out, NULL};
+    int in;
+    pid_t pid = tu_spawn(argv, &in, NULL);
     char *log = tu_fmt("%s/big.jsonl", dir);
     char *gen = tu_fmt("%s/genlog", tu_build());
     char *gargv[] = {gen, "--bytes", "4M", "--seed", "3", "-o", log, NULL};
@@ -416,7 +409,7 @@ static void test_batch_size_batches(void **state)
         size_t to = len * (size_t)part / 5;
         while (text[to] != '\n')
             to++;
-        assert_int_equal(write(fds[1], text + at, to + 1 - at), (ssize_t)(to + 1 - at));
+        assert_int_equal(write(in, text + at, to + 1 - at), (ssize_t)(to + 1 - at));
         at = to + 1;
         usleep(300000);
         int n = lines_in(tmp);
@@ -427,8 +420,8 @@ static void test_batch_size_batches(void **state)
         last = n;
     }
     assert_true(seen > 0); /* batches appeared before the end */
-    assert_int_equal(write(fds[1], text + at, len - at), (ssize_t)(len - at));
-    close(fds[1]);
+    assert_int_equal(write(in, text + at, len - at), (ssize_t)(len - at));
+    close(in);
     assert_int_equal(tu_wait(pid), 0);
     char *final = tu_fmt("'%s'/instruction-tuning-*.jsonl", out);
     int total = lines_in(final);
@@ -452,35 +445,24 @@ static void test_interrupted_run_publishes_nothing(void **state)
     char *dir = tu_tmpdir(), *conf = default_conf(), *h = host();
     char *out = tu_fmt("%s/out", dir);
     char *err_path = tu_fmt("%s/err", dir);
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[0], 0);
-        close(fds[1]);
-        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(e, 2);
-        execl(h, h, "-c", conf, "-i", "-", "-o", out, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[0]);
+    char *argv[] = {h, "-c", conf, "-i", "-", "-o", out, NULL};
+    int in;
+    pid_t pid = tu_spawn(argv, &in, err_path);
     char *log = example();
     char *text = tu_read(log);
     size_t half = strlen(text) / 2;
     while (text[half] != '\n')
         half++;
-    assert_int_equal(write(fds[1], text, half + 1), (ssize_t)(half + 1));
+    assert_int_equal(write(in, text, half + 1), (ssize_t)(half + 1));
     /* wait until the temporary files exist (the run is under way) */
     for (int i = 0; i < 200 && tu_count_entries(out) < 2; i++)
         usleep(10000);
     assert_true(tu_count_entries(out) >= 2);
     usleep(100000);
     kill(pid, SIGINT);
-    int status;
-    waitpid(pid, &status, 0);
-    close(fds[1]);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 1);
+    int rc = tu_wait(pid);
+    close(in);
+    assert_int_equal(rc, 1);
     assert_int_equal(tu_count_entries(out), 0);
     char *err = tu_read(err_path);
     assert_non_null(strstr(err, "interrupted: no output file was published"));

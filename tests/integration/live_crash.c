@@ -43,27 +43,16 @@ static size_t counts[8]; /* records per format of the last comparison */
 /* Sorted lines of the one <format>-*.jsonl in out. */
 static char *records_of(const char *out, const char *format)
 {
-    char *prefix = tu_fmt("%s-", format);
-    char *path = tu_find(out, prefix, ".jsonl");
-    if (path == NULL)
-        fail_msg("%s: not exactly one %s*.jsonl", out, prefix);
-    char *sorted = tu_fmt("%s/sorted.txt", dir);
-    char *cmd = tu_fmt("sort '%s' > '%s'", path, sorted);
-    if (system(cmd) != 0)
-        fail_msg("%s failed", cmd);
-    char *text = tu_read(sorted);
-    unlink(sorted);
-    free(sorted);
-    free(cmd);
-    free(path);
-    free(prefix);
+    char *text = tu_sorted_records(out, format);
+    if (text == NULL)
+        fail_msg("%s: not exactly one %s-*.jsonl", out, format);
     return text;
 }
 
 static pid_t launch(const char *conf)
 {
     char *argv[] = {host, "-c", (char *)conf, NULL};
-    return tu_spawn(argv, NULL);
+    return tu_spawn(argv, NULL, NULL);
 }
 
 static void append_bytes(const char *path, const char *p, size_t n)

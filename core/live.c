@@ -63,6 +63,7 @@ struct live {
     json_t *replay;          /* owned, or NULL */
     json_t *owned;           /* owned, or NULL */
     unsigned long long *ends; /* owned, nfollows + 1, or NULL */
+    unsigned long long replay_last_first; /* no entry begins after this */
     long long clock;         /* the event clock to restore, -1 none */
     unsigned long long marked_lines, marked_records;
     int listen_fd, control_fd;
@@ -235,7 +236,8 @@ static char *replay_key(const char *ctx, const core_session_origin *o)
 static json_t *replay_entry(const live *l, const char *ctx,
                             const core_session_origin *o)
 {
-    if (l->replay == NULL)
+    /* the common case after a restart: a session the run before never saw */
+    if (l->replay == NULL || o->first > l->replay_last_first)
         return NULL;
     char *k = replay_key(ctx, o);
     json_t *e = json_object_get(l->replay, k);
@@ -322,6 +324,7 @@ static void replay_forget(live *l)
     l->replay = l->owned = NULL;
     l->ends = NULL;
     l->clock = -1;
+    l->replay_last_first = 0;
 }
 
 /* The run before, from its checkpoint (borrowed): what it wrote, where
@@ -344,6 +347,8 @@ static void replay_load(live *l, json_t *before)
             (int)json_integer_value(json_array_get(w, 4))};
         if (ctx == NULL || o.src == 0)
             continue;
+        if (o.first > l->replay_last_first)
+            l->replay_last_first = o.first;
         char *k = replay_key(ctx, &o);
         json_object_set_new(l->replay, k,
                             json_pack("[I, O]", (json_int_t)o.last,

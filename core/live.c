@@ -215,15 +215,27 @@ static void on_file_line(void *user, const char *name,
 
 /* ---- checkpoint ------------------------------------------------------------
  *
- * After every tick that read lines or wrote records, the output files are
- * synced and .synthhost-live.json in the output directory records, for
- * each followed file, the offset to replay from (the first line of the
- * oldest open session, or everything consumed), the committed size of
- * each output file, and the sessions written since those offsets.  A
- * restart after kill -9 cuts the files back to the committed sizes,
- * replays from the offsets, splits sessions where they split before, and
- * skips the ones already written: every record once.  Lines from the
- * listen socket cannot be replayed (at most once). */
+ * Once before anything is written, and after every tick that read lines or
+ * wrote records, the output files are synced and .synthhost-live.json in
+ * the output directory records: for each followed file its dev/ino, the
+ * offset to replay from (the first line of the oldest open session, or
+ * all it consumed) and how far it had read ("end"); the committed size of
+ * each output file; the event clock; the state formatters hold across
+ * sessions (ABI 1.1 save); and the sessions written whose last line is
+ * past the replay point.  A restart after kill -9 cuts the files back to
+ * the committed sizes, restores the formatters' state and replays each
+ * file from its offset, where:
+ *   - lines of written sessions that began before the offset are dropped
+ *     (owned), since those sessions cannot be rebuilt whole;
+ *   - a replayed session closes after the last line it had (ended), and a
+ *     part cut by a cap is cut again by the same cap (parts share the
+ *     offset of part 0, so a chain replays as one);
+ *   - up to "end" no eviction or idle close happens that the run before
+ *     did not make (replaying), since every close it made is known;
+ *   - sessions it wrote are not written again (the pipeline asks
+ *     replay_skip).
+ * So every record is written once.  Lines from the listen socket cannot
+ * be replayed (at most once). */
 
 static char *replay_key(const char *ctx, const core_session_origin *o)
 {

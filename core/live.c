@@ -318,6 +318,8 @@ static void session_written(void *user, const char *ctx,
 
 static void hook(live *l)
 {
+    if (!l->cfg->checkpoint)
+        return; /* nothing would prune the list of written sessions */
     l->p->replayed = replay_skip;
     l->p->written = session_written;
     l->p->hook_user = l;

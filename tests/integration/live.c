@@ -542,6 +542,25 @@ static void test_clear_drops_held_records(void **state)
     free(conf);
 }
 
+/* checkpoint = false: records as usual, no checkpoint file. */
+static void test_no_checkpoint(void **state)
+{
+    (void)state;
+    start("checkpoint = false;\n" SLOW);
+    for (size_t i = 0; i < nlines; i++)
+        append("agent.jsonl", lines[i]);
+    usleep(300000);
+    json_t *r = ctl("process", NULL);
+    assert_true(json_integer_value(json_object_get(
+                    json_object_get(r, "records"), "instruction-tuning")) > 0);
+    json_decref(r);
+    assert_int_equal(stop(SIGTERM), 0);
+    char *ck = path_in("out/.synthhost-live.json");
+    struct stat st;
+    assert_int_not_equal(stat(ck, &st), 0);
+    free(ck);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -557,6 +576,8 @@ int main(void)
                                         each_teardown),
         cmocka_unit_test_setup_teardown(test_clear_drops_held_records,
                                         each_setup, each_teardown),
+        cmocka_unit_test_setup_teardown(test_no_checkpoint, each_setup,
+                                        each_teardown),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -70,12 +70,15 @@ static int open_tmp(const core_writer *w, const char *kind, char **path,
     return SYNTH_OK;
 }
 
-int core_writer_open(core_writer *w, const char *dir, const char *format,
-                     const char *stamp, int sidecar, long long batch,
-                     core_strbuf *why)
+/* What every new writer starts with: its directory (created), and the
+ * base name <format>-<stamp>.  Returns SYNTH_OK, or SYNTH_EIO with why. */
+static int writer_init(core_writer *w, const char *dir, const char *format,
+                       const char *stamp, long long batch, int live,
+                       core_strbuf *why)
 {
     memset(w, 0, sizeof *w);
     w->dir = core_strdup(dir);
+    w->live = live;
     w->batch = batch > 0 ? batch : 1;
     core_strbuf b = {0};
     core_strbuf_printf(&b, "%s-%s", format, stamp);
@@ -85,6 +88,15 @@ int core_writer_open(core_writer *w, const char *dir, const char *format,
                            dir, strerror(errno));
         return SYNTH_EIO;
     }
+    return SYNTH_OK;
+}
+
+int core_writer_open(core_writer *w, const char *dir, const char *format,
+                     const char *stamp, int sidecar, long long batch,
+                     core_strbuf *why)
+{
+    if (writer_init(w, dir, format, stamp, batch, 0, why) != SYNTH_OK)
+        return SYNTH_EIO;
     if (open_tmp(w, "jsonl", &w->tmp, &w->fp, why) != SYNTH_OK)
         return SYNTH_EIO;
     if (sidecar &&
@@ -147,18 +159,8 @@ static FILE *open_final(core_writer *w, const char *suffix, char **path)
 int core_writer_open_live(core_writer *w, const char *dir, const char *format,
                           const char *stamp, int sidecar, core_strbuf *why)
 {
-    memset(w, 0, sizeof *w);
-    w->dir = core_strdup(dir);
-    w->live = 1;
-    w->batch = 1;
-    core_strbuf b = {0};
-    core_strbuf_printf(&b, "%s-%s", format, stamp);
-    w->base = b.data;
-    if (make_dirs(dir) != SYNTH_OK) {
-        core_strbuf_printf(why, "cannot create output directory %s: %s",
-                           dir, strerror(errno));
+    if (writer_init(w, dir, format, stamp, 1, 1, why) != SYNTH_OK)
         return SYNTH_EIO;
-    }
     w->fp = open_final(w, "", &w->path);
     if (w->fp == NULL) {
         core_strbuf_printf(why, "cannot create %s/%s.jsonl: %s", dir, w->base,

@@ -143,11 +143,47 @@ pid_t tu_spawn(char *const argv[], int *stdin_fd, const char *err_path)
     return pid;
 }
 
-char *tu_sorted_records(const char *dir, const char *format)
+char *tu_format_file(const char *dir, const char *format)
 {
     char *prefix = tu_fmt("%s-", format);
     char *path = tu_find(dir, prefix, ".jsonl");
     free(prefix);
+    return path;
+}
+
+json_t *tu_load_format(const char *dir, const char *format, json_t **meta)
+{
+    char *path = tu_format_file(dir, format);
+    if (path == NULL)
+        return NULL;
+    json_t *records = tu_load_jsonl(path);
+    if (meta) {
+        char *m = tu_fmt("%s.meta", path);
+        *meta = tu_load_jsonl(m);
+        free(m);
+    }
+    free(path);
+    return records;
+}
+
+char *tu_json_mismatch(json_t *got, const char *want)
+{
+    json_t *w = json_loads(want, 0, NULL);
+    if (w == NULL)
+        return tu_fmt("the expected JSON does not parse: %s", want);
+    int same = json_equal(got, w);
+    json_decref(w);
+    if (same)
+        return NULL;
+    char *text = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *msg = tu_fmt("got %s", text ? text : "(nothing)");
+    free(text);
+    return msg;
+}
+
+char *tu_sorted_records(const char *dir, const char *format)
+{
+    char *path = tu_format_file(dir, format);
     if (path == NULL)
         return NULL;
     char *tmp = tu_tmpdir();

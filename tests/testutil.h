@@ -34,9 +34,19 @@ int tu_run(char *const argv[], const char *in_path, char **out, char **err);
  * from a pipe whose write end is returned there (the caller closes it).
  * Returns its pid. */
 pid_t tu_spawn(char *const argv[], int *stdin_fd, const char *err_path);
+/* The owned path of the one <format>-*.jsonl in dir, or NULL when there
+ * is not exactly one. */
+char *tu_format_file(const char *dir, const char *format);
 /* The lines of the one <format>-*.jsonl in dir, sorted (owned), or NULL
  * when there is not exactly one such file. */
 char *tu_sorted_records(const char *dir, const char *format);
+/* The records of the one <format>-*.jsonl in dir as a JSON array (new
+ * reference), or NULL when there is not exactly one or a line is not
+ * JSON; with meta, its sidecar's lines there too (NULL without one). */
+json_t *tu_load_format(const char *dir, const char *format, json_t **meta);
+/* NULL when got equals the JSON text want, else an owned message showing
+ * what was got. */
+char *tu_json_mismatch(json_t *got, const char *want);
 /* Wait for pid: returns its exit status, or 128+signal. */
 int tu_wait(pid_t pid);
 /* Return the owned path of the one file in dir whose name starts with

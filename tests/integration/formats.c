@@ -65,20 +65,11 @@ static char *run_with(const char *body)
 /* The records of one format (and their sidecar lines in *meta). */
 static json_t *records(const char *out, const char *format, json_t **meta)
 {
-    char *prefix = tu_fmt("%s-", format);
-    char *path = tu_find(out, prefix, ".jsonl");
-    if (path == NULL)
-        fail_msg("no %s*.jsonl in %s", prefix, out);
-    json_t *r = tu_load_jsonl(path);
-    assert_non_null(r);
-    if (meta) {
-        char *m = tu_fmt("%s.meta", path);
-        *meta = tu_load_jsonl(m);
+    json_t *r = tu_load_format(out, format, meta);
+    if (r == NULL)
+        fail_msg("no single %s-*.jsonl of JSON lines in %s", format, out);
+    if (meta)
         assert_int_equal(json_array_size(*meta), json_array_size(r));
-        free(m);
-    }
-    free(path);
-    free(prefix);
     return r;
 }
 

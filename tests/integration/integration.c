@@ -65,14 +65,10 @@ static const char *context_id(json_t *it_record)
 /* Load <dir>/<format>-*.jsonl (exactly one) and check its sidecar. */
 static json_t *load_format(const char *dir, const char *format)
 {
-    char *prefix = tu_fmt("%s-", format);
-    char *path = tu_find(dir, prefix, ".jsonl");
-    if (path == NULL)
-        fail_msg("no single %s*.jsonl in %s", prefix, dir);
-    json_t *records = tu_load_jsonl(path);
-    assert_non_null(records);
-    char *meta_path = tu_fmt("%s.meta", path);
-    json_t *meta = tu_load_jsonl(meta_path);
+    json_t *meta = NULL;
+    json_t *records = tu_load_format(dir, format, &meta);
+    if (records == NULL)
+        fail_msg("no single %s-*.jsonl of JSON lines in %s", format, dir);
     if (meta) {
         assert_int_equal(json_array_size(meta), json_array_size(records));
         size_t i;
@@ -84,9 +80,6 @@ static json_t *load_format(const char *dir, const char *format)
         }
     }
     json_decref(meta);
-    free(meta_path);
-    free(path);
-    free(prefix);
     return records;
 }
 

@@ -240,17 +240,16 @@ static void test_option_defaults(void **state)
     core_instance *inst = fx_instance(fx, "formats = [\"testplug\"];\n", NULL);
     assert_non_null(inst);
     json_t *rec = fx_session(inst);
-    json_t *want = json_loads(
+    char *diff = tu_json_mismatch(
+        rec,
         "{\"flag\":false,\"count\":3,\"ratio\":0.5,\"label\":\"plain\","
         "\"names\":[\"a\"],\"shape\":null,\"wrong_type\":true,"
         "\"unknown\":true,\"label_set\":0,\"session\":\"cli:x\",\"turns\":2,"
-        "\"score_refused\":true}",
-        0, NULL);
-    if (!json_equal(rec, want))
-        fail_msg("record %s", json_dumps(rec, JSON_COMPACT));
+        "\"score_refused\":true}");
+    if (diff)
+        fail_msg("record %s", diff);
     json_t *n = json_object_get(fx->counters.values, "testplug.sessions");
     assert_int_equal(json_integer_value(n), 1);
-    json_decref(want);
     json_decref(rec);
     core_instance_free(inst);
 }

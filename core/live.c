@@ -323,8 +323,12 @@ static void hook(live *l)
     l->p->replayed = replay_skip;
     l->p->written = session_written;
     l->p->hook_user = l;
-    core_session_replay r = {l, replay_ended, replay_owned, replay_replaying};
-    core_sessionizer_replay(l->p->sz, &r);
+    if (l->replay) {
+        /* only after a crash: otherwise every event would ask for nothing */
+        core_session_replay r = {l, replay_ended, replay_owned,
+                                 replay_replaying};
+        core_sessionizer_replay(l->p->sz, &r);
+    }
     if (l->clock >= 0)
         core_sessionizer_set_clock(l->p->sz, l->clock);
 }
@@ -398,6 +402,9 @@ static void checkpoint(live *l, int force)
         core_writer *w = &l->p->writers[f];
         unsigned long long size, meta_size;
         if (core_writer_sync(w, &size, &meta_size) != SYNTH_OK) {
+            /* the checkpoint before stays: a restart replays from there */
+            snprintf(l->last_error, sizeof l->last_error, "%s: %s", w->path,
+                     strerror(w->error ? w->error : errno));
             json_decref(outputs);
             return;
         }
@@ -469,11 +476,8 @@ static json_t *load_checkpoint(live *l)
     json_t *state = json_load_file(path.data, 0, NULL);
     core_strbuf_free(&path);
     char *fp = core_checkpoint_fingerprint(l->cfg);
-    if (state && strcmp(fp, json_string_value(json_object_get(state,
-                                                              "fingerprint"))
-                                ? json_string_value(json_object_get(
-                                      state, "fingerprint"))
-                                : "") != 0) {
+    const char *had = json_string_value(json_object_get(state, "fingerprint"));
+    if (state && (had == NULL || strcmp(fp, had) != 0)) {
         core_note("%s/%s belongs to another config: starting afresh",
                   l->cfg->output_dir, LIVE_CHECKPOINT);
         json_decref(state);

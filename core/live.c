@@ -237,6 +237,22 @@ static void on_file_line(void *user, const char *name,
  * So every record is written once.  Lines from the listen socket cannot
  * be replayed (at most once). */
 
+/* A number of the checkpoint file (0 when absent or not a number). */
+static unsigned long long ck_num(json_t *v)
+{
+    return json_is_integer(v) ? (unsigned long long)json_integer_value(v) : 0;
+}
+
+/* A written entry [context, src, first, last, part, cap] as an origin. */
+static core_session_origin written_origin(json_t *w)
+{
+    core_session_origin o = {(unsigned)ck_num(json_array_get(w, 1)),
+                             ck_num(json_array_get(w, 2)),
+                             ck_num(json_array_get(w, 3)),
+                             (int)ck_num(json_array_get(w, 4))};
+    return o;
+}
+
 static char *replay_key(const char *ctx, const core_session_origin *o)
 {
     core_strbuf b = {0};
@@ -273,9 +289,9 @@ static int replay_owned(void *user, const char *ctx, unsigned src,
     size_t i;
     json_t *r;
     json_array_foreach(json_object_get(l->owned, ctx), i, r)
-        if (json_integer_value(json_array_get(r, 0)) == (json_int_t)src &&
-            (unsigned long long)json_integer_value(json_array_get(r, 1)) <= pos &&
-            pos <= (unsigned long long)json_integer_value(json_array_get(r, 2)))
+        if (ck_num(json_array_get(r, 0)) == src &&
+            ck_num(json_array_get(r, 1)) <= pos &&
+            pos <= ck_num(json_array_get(r, 2)))
             return 1;
     return 0;
 }
@@ -358,11 +374,7 @@ static void replay_load(live *l, json_t *before)
     json_t *w;
     json_array_foreach(json_object_get(before, "written"), i, w) {
         const char *ctx = json_string_value(json_array_get(w, 0));
-        core_session_origin o = {
-            (unsigned)json_integer_value(json_array_get(w, 1)),
-            (unsigned long long)json_integer_value(json_array_get(w, 2)),
-            (unsigned long long)json_integer_value(json_array_get(w, 3)),
-            (int)json_integer_value(json_array_get(w, 4))};
+        core_session_origin o = written_origin(w);
         if (ctx == NULL || o.src == 0)
             continue;
         if (o.first > l->replay_last_first)
@@ -372,9 +384,9 @@ static void replay_load(live *l, json_t *before)
                             json_pack("[I, O]", (json_int_t)o.last,
                                       json_array_get(w, 5)));
         core_free(k);
-        json_int_t mark = json_integer_value(json_object_get(
+        unsigned long long mark = ck_num(json_object_get(
             json_array_get(files, o.src - 1), "offset"));
-        if ((json_int_t)o.first < mark) {
+        if (o.first < mark) {
             json_t *list = json_object_get(l->owned, ctx);
             if (list == NULL)
                 json_object_set_new(l->owned, ctx, list = json_array());
@@ -439,10 +451,8 @@ static void checkpoint(live *l, int force)
     size_t i;
     json_t *w;
     json_array_foreach(l->written, i, w) {
-        json_int_t src = json_integer_value(json_array_get(w, 1));
-        json_int_t last = json_integer_value(json_array_get(w, 3));
-        if (src >= 1 && (size_t)src <= l->nfollows &&
-            (unsigned long long)last >= marks[src - 1])
+        core_session_origin o = written_origin(w);
+        if (o.src >= 1 && o.src <= l->nfollows && o.last >= marks[o.src - 1])
             json_array_append(keep, w);
     }
     json_decref(l->written);
@@ -872,16 +882,14 @@ int core_live_run(core_config *cfg, const char *config_path)
         l.refs[l.nfollows] = (follow_ref){&l, (unsigned)l.nfollows + 1};
         json_t *at = json_array_get(json_object_get(before, "files"),
                                     l.nfollows);
-        if (at && strcmp(json_string_value(json_object_get(at, "path")),
-                         f->path) == 0) {
-            core_follow_resume(
-                f, (unsigned long long)json_integer_value(json_object_get(at, "dev")),
-                (unsigned long long)json_integer_value(json_object_get(at, "ino")),
-                (unsigned long long)json_integer_value(json_object_get(at, "offset")));
+        const char *was = json_string_value(json_object_get(at, "path"));
+        if (was && strcmp(was, f->path) == 0) {
+            core_follow_resume(f, ck_num(json_object_get(at, "dev")),
+                               ck_num(json_object_get(at, "ino")),
+                               ck_num(json_object_get(at, "offset")));
             core_note("resuming %s at byte %llu", f->path, f->offset);
             if (l.ends && f->offset > 0)
-                l.ends[l.nfollows + 1] = (unsigned long long)json_integer_value(
-                    json_object_get(at, "end"));
+                l.ends[l.nfollows + 1] = ck_num(json_object_get(at, "end"));
         }
         l.nfollows++;
     }

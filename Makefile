@@ -176,6 +176,7 @@ $(BUILD)/floor: bench/floor.c
 	$(CC) $(BASECFLAGS) $(DEPCFLAGS) $< -o $@ $(JANSSON_LIBS)
 
 bench: $(HOST) $(PLUGINS) $(BUILD)/genlog $(BUILD)/floor
+	@scripts/install-deps.sh --bench
 	@scripts/bench.sh $(BUILD)
 
 demo:

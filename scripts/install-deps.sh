@@ -4,11 +4,16 @@
 #   scripts/install-deps.sh          build + test dependencies
 #   scripts/install-deps.sh --ci     also the tools CI runs (valgrind, and
 #                                    chromium for the HTML report test)
+#   scripts/install-deps.sh --bench  also what `make bench` measures with
+#                                    (GNU time for peak RSS, pkill)
 set -eu
 
 pkgs="gcc make pkg-config libc6-dev libjansson-dev libconfig-dev \
 libpcre2-dev libcmocka-dev libsodium-dev"
-[ "${1:-}" = "--ci" ] && pkgs="$pkgs valgrind chromium"
+case "${1:-}" in
+--ci) pkgs="$pkgs valgrind chromium" ;;
+--bench) pkgs="$pkgs time procps" ;;
+esac
 
 missing=""
 for p in $pkgs; do

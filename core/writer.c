@@ -46,6 +46,22 @@ static int make_dirs(const char *dir)
     return rc;
 }
 
+/* open(2) path with flags (mode 0644 when created) as a stdio stream;
+ * NULL with errno set on failure, the descriptor closed. */
+static FILE *open_stream(const char *path, int flags, const char *mode)
+{
+    int fd = open(path, flags | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return NULL;
+    FILE *fp = fdopen(fd, mode);
+    if (fp == NULL) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return fp;
+}
+
 /* Create <dir>/.<base>.<kind>.<pid>.tmp exclusively: *path and *fp get
  * the owned results.  Returns SYNTH_OK or SYNTH_EIO with the reason. */
 static int open_tmp(const core_writer *w, const char *kind, char **path,
@@ -54,15 +70,12 @@ static int open_tmp(const core_writer *w, const char *kind, char **path,
     core_strbuf b = {0};
     core_strbuf_printf(&b, "%s/.%s.%s.%ld.tmp", w->dir, w->base, kind,
                        (long)getpid());
-    int fd = open(b.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    *fp = open_stream(b.data, O_WRONLY | O_CREAT | O_EXCL, "w");
     if (*fp == NULL) {
-        core_strbuf_printf(why, "cannot create %s: %s", b.data,
-                           strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(b.data);
-        }
+        int e = errno;
+        if (e != EEXIST)
+            unlink(b.data); /* made, if fdopen failed after open */
+        core_strbuf_printf(why, "cannot create %s: %s", b.data, strerror(e));
         core_strbuf_free(&b);
         return SYNTH_EIO;
     }
@@ -140,11 +153,9 @@ static FILE *open_final(core_writer *w, const char *suffix, char **path)
         else
             core_strbuf_printf(&p, "%s/%s-%d.jsonl%s", w->dir, w->base, n,
                                suffix);
-        int fd = open(p.data, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
-                                  O_CLOEXEC,
-                      0644);
-        if (fd >= 0) {
-            FILE *fp = fdopen(fd, "a");
+        FILE *fp = open_stream(p.data, O_WRONLY | O_CREAT | O_EXCL | O_APPEND,
+                               "a");
+        if (fp) {
             *path = p.data;
             return fp;
         }
@@ -171,9 +182,8 @@ int core_writer_open_live(core_writer *w, const char *dir, const char *format,
         core_strbuf m = {0};
         core_strbuf_printf(&m, "%s.meta", w->path);
         w->meta_path = m.data;
-        int fd = open(m.data, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
-                                  O_CLOEXEC, 0644);
-        w->meta = fd >= 0 ? fdopen(fd, "a") : NULL;
+        w->meta = open_stream(m.data, O_WRONLY | O_CREAT | O_EXCL | O_APPEND,
+                              "a");
         if (w->meta == NULL) {
             core_strbuf_printf(why, "cannot create %s: %s", w->meta_path,
                                strerror(errno));
@@ -186,16 +196,13 @@ int core_writer_open_live(core_writer *w, const char *dir, const char *format,
 /* Open path for appending, cut to size.  NULL on failure. */
 static FILE *reopen(const char *path, unsigned long long size)
 {
-    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    if (ftruncate(fd, (off_t)size) != 0) {
-        close(fd);
+    FILE *fp = open_stream(path, O_WRONLY | O_APPEND, "a");
+    if (fp && ftruncate(fileno(fp), (off_t)size) != 0) {
+        int e = errno;
+        fclose(fp);
+        errno = e;
         return NULL;
     }
-    FILE *fp = fdopen(fd, "a");
-    if (fp == NULL)
-        close(fd);
     return fp;
 }
 

@@ -9,7 +9,7 @@
 set -eu
 
 pkgs="gcc make pkg-config libc6-dev libjansson-dev libconfig-dev \
-libpcre2-dev libcmocka-dev libsodium-dev"
+libpcre2-dev libcmocka-dev libsodium-dev libjemalloc-dev"
 case "${1:-}" in
 --ci) pkgs="$pkgs valgrind chromium" ;;
 --bench) pkgs="$pkgs time procps" ;;

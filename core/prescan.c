@@ -1,9 +1,9 @@
 /* prescan.c -- walk a log line's JSON without building it (see
  * prescan.h). */
 #include "prescan.h"
+#include "jsonin.h"
 #include "synth_plugin.h"
 
-#include <stdint.h>
 #include <string.h>
 
 typedef struct {
@@ -23,36 +23,13 @@ static int hex(char ch)
            (ch >= 'A' && ch <= 'F');
 }
 
-/* The first '"', '\\' or control character in [p, end), or end.  Eight
- * bytes at a time: strings are most of a log line's bytes.  (The SWAR
- * tests can flag bytes after a hit, never before one, so the lowest flag
- * is exact.) */
-static const char *string_stop(const char *p, const char *end)
-{
-    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-    while (end - p >= 8) {
-        uint64_t x, q, b, t;
-        memcpy(&x, p, 8);
-        q = x ^ (ones * '"');
-        b = x ^ (ones * '\\');
-        t = ((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x);
-        t &= high;
-        if (t)
-            return p + (__builtin_ctzll(t) >> 3);
-        p += 8;
-    }
-    while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
-        p++;
-    return p;
-}
-
 /* A string at c->p (the opening quote).  Sets *s and *n to its raw content
  * and *escaped when it holds a backslash.  Returns 0 or -1 (invalid). */
 static int string(cursor *c, const char **s, size_t *n, int *escaped)
 {
     const char *p = c->p + 1;
     *escaped = 0;
-    while ((p = string_stop(p, c->end)) < c->end) {
+    while ((p = core_json_string_stop(p, c->end)) < c->end) {
         unsigned char ch = (unsigned char)*p;
         if (ch == '"') {
             *s = c->p + 1;

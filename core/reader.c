@@ -1,6 +1,7 @@
 /* reader.c -- Daydreams JSONL line -> core_event (see reader.h). */
 #include "reader.h"
 #include "alloc.h"
+#include "jsonin.h"
 #include "synth_plugin.h"
 #include "text.h"
 
@@ -41,18 +42,18 @@ static int event_fail(core_event *ev, core_strbuf *why, const char *msg)
 static json_t *event_load(const char *line, size_t len, core_event *ev,
                           core_strbuf *why)
 {
-    json_error_t err;
-    json_t *root = json_loadb(line, len, 0, &err);
-    if (root == NULL && json_error_code(&err) == json_error_invalid_utf8) {
+    core_json_error err;
+    json_t *root = core_json_parse(line, len, &err);
+    if (root == NULL && err.utf8) {
         /* Keep the line: replace the broken bytes and count the repair. */
         size_t fixed_len;
         char *fixed = core_utf8_repair(line, len, &fixed_len);
-        root = json_loadb(fixed, fixed_len, 0, &err);
+        root = core_json_parse(fixed, fixed_len, &err);
         core_free(fixed);
         ev->repaired = root != NULL;
     }
     if (root == NULL)
-        core_strbuf_printf(why, "invalid JSON at column %d: %s", err.column,
+        core_strbuf_printf(why, "invalid JSON at column %zu: %s", err.column,
                            err.text);
     return root;
 }

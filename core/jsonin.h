@@ -1,0 +1,64 @@
+/*
+ * jsonin.h -- JSON text -> jansson values, fast.
+ *
+ * The reader's hot path: one call per log line that must be parsed.  It
+ * accepts exactly what json_loadb(text, len, 0, &err) accepts and builds
+ * the same values (objects keep their key order, a repeated key keeps its
+ * first place and its last value, integers that do not fit json_int_t and
+ * reals that overflow are errors, \u0000 is refused, the top level must be
+ * an object or an array, nesting stops at 2048), so nothing downstream can
+ * tell the two apart; tests/unit/test_jsonin.c holds it to that, value for
+ * value and error for error, on real and mutated log lines.
+ *
+ * Why not json_loadb: jansson reads through a stream layer one character
+ * at a time and appends every string byte to a buffer one by one; a log
+ * line is mostly long strings.  Here a string is found eight bytes at a
+ * time, checked as UTF-8 only when it has non-ASCII bytes, and copied
+ * once.  The values themselves are ordinary jansson values.
+ */
+#ifndef CORE_JSONIN_H
+#define CORE_JSONIN_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Why a parse failed. */
+typedef struct core_json_error {
+    int utf8;            /* the text is not valid UTF-8 (json_loadb's
+                            json_error_invalid_utf8) */
+    size_t column;       /* 1-based byte position of the problem */
+    char text[96];       /* what is wrong, NUL-terminated */
+} core_json_error;
+
+/* Parse text[0..len) (no NUL needed).  Returns the value (a new
+ * reference, an object or an array), or NULL with *err filled in. */
+json_t *core_json_parse(const char *text, size_t len, core_json_error *err);
+
+/* The first '"', '\\' or control character in [p, end), or end: where a
+ * JSON string's plain run stops.  Eight bytes at a time, since strings are
+ * most of a log line's bytes (the SWAR tests can flag bytes after a hit,
+ * never before one, so the lowest flag is exact).  Shared with the
+ * prescan. */
+static inline const char *core_json_string_stop(const char *p,
+                                                const char *end)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    while (end - p >= 8) {
+        uint64_t x, q, b, t;
+        memcpy(&x, p, 8);
+        q = x ^ (ones * '"');
+        b = x ^ (ones * '\\');
+        t = ((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x);
+        t &= high;
+        if (t)
+            return p + (__builtin_ctzll(t) >> 3);
+        p += 8;
+    }
+    while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+        p++;
+    return p;
+}
+
+#endif

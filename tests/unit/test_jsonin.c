@@ -1,0 +1,214 @@
+/* test_jsonin.c -- core_json_parse against json_loadb: on every input the
+ * two must agree, after the reader's UTF-8 repair, on whether the line is
+ * kept and on the value built (compared as serialised text, so key order
+ * and repeated keys count).  Inputs: the edge cases in
+ * tests/jsonin/edge.jsonl, every line of the example log, and
+ * seeded mutations of those lines (cut, bytes replaced, inserted,
+ * deleted). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "jsonin.h"
+#include "testutil.h"
+#include "text.h"
+
+/* "kept: <text>" / "repaired: <text>" / "refused" for one parser. */
+static char *describe(json_t *v, int repaired)
+{
+    if (v == NULL)
+        return core_strdup("refused");
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+                                   JSON_REAL_PRECISION(17));
+    char *out = tu_fmt("%s: %s", repaired ? "repaired" : "kept", text);
+    free(text);
+    json_decref(v);
+    return out;
+}
+
+static char *with_jansson(const char *s, size_t n)
+{
+    json_error_t err;
+    json_t *v = json_loadb(s, n, 0, &err);
+    int repaired = 0;
+    if (v == NULL && json_error_code(&err) == json_error_invalid_utf8) {
+        size_t fn;
+        char *fixed = core_utf8_repair(s, n, &fn);
+        v = json_loadb(fixed, fn, 0, &err);
+        core_free(fixed);
+        repaired = 1;
+    }
+    return describe(v, repaired);
+}
+
+static char *with_ours(const char *s, size_t n)
+{
+    core_json_error err;
+    json_t *v = core_json_parse(s, n, &err);
+    int repaired = 0;
+    if (v == NULL) {
+        /* a refusal always says what and where */
+        assert_true(err.text[0] != '\0');
+        assert_true(err.column >= 1 && err.column <= n + 1);
+    }
+    if (v == NULL && err.utf8) {
+        size_t fn;
+        char *fixed = core_utf8_repair(s, n, &fn);
+        v = core_json_parse(fixed, fn, &err);
+        core_free(fixed);
+        repaired = 1;
+    }
+    return describe(v, repaired);
+}
+
+typedef struct {
+    unsigned kept, refused;
+} tally;
+
+/* Both parsers on one input; fails the test, showing the input, when
+ * they disagree. */
+static void agree(const char *s, size_t n, const char *where, tally *t)
+{
+    char *want = with_jansson(s, n), *got = with_ours(s, n);
+    if (strcmp(want, got) != 0)
+        fail_msg("%s: parsers disagree on %.*s\n json_loadb: %.300s\n ours:       %.300s",
+                 where, (int)(n > 300 ? 300 : n), s, want, got);
+    if (strcmp(want, "refused") == 0)
+        t->refused++;
+    else
+        t->kept++;
+    free(want);
+    free(got);
+}
+
+/* Call fn on every line of path (bytes as they are, no "\n"). */
+static void each_line(const char *path,
+                      void (*fn)(const char *, size_t, unsigned, void *),
+                      void *user)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *text = NULL;
+    size_t cap = 0, len = 0, got;
+    do {
+        core_grow((void **)&text, &cap, len + 65536, 1);
+        got = fread(text + len, 1, cap - len, f);
+        len += got;
+    } while (got > 0);
+    fclose(f);
+    unsigned no = 0;
+    for (size_t at = 0; at < len;) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t n = nl ? (size_t)(nl - (text + at)) : len - at;
+        fn(text + at, n, ++no, user);
+        at += n + 1;
+    }
+    core_free(text);
+}
+
+static void check_line(const char *s, size_t n, unsigned no, void *user)
+{
+    char where[32];
+    snprintf(where, sizeof where, "line %u", no);
+    agree(s, n, where, user);
+}
+
+static void test_edge_cases(void **state)
+{
+    (void)state;
+    tally t = {0, 0};
+    char *path = tu_fmt("%s/tests/jsonin/edge.jsonl", tu_root());
+    each_line(path, check_line, &t);
+    free(path);
+    assert_true(t.kept >= 30);
+    assert_true(t.refused >= 50);
+}
+
+static void test_example_log(void **state)
+{
+    (void)state;
+    tally t = {0, 0};
+    char *path = tu_fmt("%s/examples/agent-log.jsonl", tu_root());
+    each_line(path, check_line, &t);
+    free(path);
+    assert_true(t.kept > 500);
+    assert_int_equal(t.refused, 0);
+}
+
+/* ---- mutations ---------------------------------------------------------- */
+
+typedef struct {
+    unsigned long long seed;
+    tally t;
+} mutator;
+
+static unsigned next(mutator *m, unsigned below)
+{
+    m->seed = m->seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (unsigned)((m->seed >> 33) % below);
+}
+
+/* The bytes that matter to a JSON parser and to UTF-8. */
+static const char interesting[] = "\"\\{}[],:0-1e.tnu\x01\x1f \x80\xbf\xc3\xe2\xed\xf0\xff";
+
+static void mutate_line(const char *s, size_t n, unsigned no, void *user)
+{
+    mutator *m = user;
+    char *buf = core_malloc(n + 8);
+    for (int round = 0; round < 12; round++) {
+        size_t len = n;
+        memcpy(buf, s, n);
+        unsigned at = len ? next(m, (unsigned)len) : 0;
+        char b = interesting[next(m, sizeof interesting - 1)];
+        switch (next(m, 4)) {
+        case 0: len = at; break;                  /* cut */
+        case 1: if (len) buf[at] = b; break;      /* replace */
+        case 2:                                   /* insert */
+            memmove(buf + at + 1, buf + at, len - at);
+            buf[at] = b;
+            len++;
+            break;
+        default:                                  /* delete */
+            if (len) {
+                memmove(buf + at, buf + at + 1, len - at - 1);
+                len--;
+            }
+        }
+        char where[64];
+        snprintf(where, sizeof where, "mutation %d of line %u", round, no);
+        agree(buf, len, where, &m->t);
+    }
+    core_free(buf);
+}
+
+static void test_mutations(void **state)
+{
+    (void)state;
+    mutator m = {.seed = 42};
+    char *path = tu_fmt("%s/examples/agent-log.jsonl", tu_root());
+    each_line(path, mutate_line, &m);
+    free(path);
+    path = tu_fmt("%s/tests/jsonin/edge.jsonl", tu_root());
+    each_line(path, mutate_line, &m);
+    free(path);
+    /* both outcomes happen, many times */
+    assert_true(m.t.kept > 1000);
+    assert_true(m.t.refused > 1000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_edge_cases),
+        cmocka_unit_test(test_example_log),
+        cmocka_unit_test(test_mutations),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -73,6 +73,9 @@ void core_batch_apply(core_batch *b, core_sessionizer *z)
         core_sessionizer_at(z, it->src, it->pos);
         if (it->ev.root) {
             core_sessionizer_add(z, &it->ev);
+            /* free what the sessionizer did not keep while it is still in
+             * the cache, not a window later */
+            core_event_clear(&it->ev);
             continue;
         }
         const char *a = b->arena.data;

@@ -116,6 +116,7 @@ static int value(cursor *c, int depth);
 /* What the walk of an object remembers of the members it is asked for. */
 typedef struct {
     const char *key;
+    size_t key_len;
     const char *s;        /* string value span */
     size_t n;
     int escaped, is_string, is_true, is_false, is_int, present;
@@ -153,7 +154,7 @@ static int object(cursor *c, int depth, member *want)
         ws(c);
         member *m = NULL;
         for (size_t i = 0; want && want[i].key && !kesc; i++)
-            if (strlen(want[i].key) == kn && memcmp(want[i].key, k, kn) == 0)
+            if (want[i].key_len == kn && memcmp(want[i].key, k, kn) == 0)
                 m = &want[i];
         if (m && c->p < c->end) {
             m->present = 1;
@@ -261,8 +262,10 @@ int core_prescan(const char *line, size_t len, core_scan *out)
                                         "timestamp"};
     memset(top, 0, sizeof top);
     memset(inner, 0, sizeof inner);
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < N; i++) {
         top[i].key = inner[i].key = keys[i];
+        top[i].key_len = inner[i].key_len = strlen(keys[i]);
+    }
     cursor c = {line, line + len};
     ws(&c);
     if (c.p >= c.end || *c.p != '{' || object(&c, 0, top) != 0)

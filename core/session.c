@@ -279,11 +279,12 @@ static session_elem *elem_add(open_session *s, const char *id, json_t *obj,
  * id belongs to an element of another kind. */
 static session_elem *elem_upsert(core_sessionizer *z, open_session **s,
                                  const char *id, core_ref ref,
-                                 const char *list, json_t *shape)
+                                 const char *list, json_t *(*make)(void))
 {
     session_elem *e = core_map_get((*s)->elems, id);
     if (e != NULL) {
-        json_decref(shape);
+        /* most lines of a stream land here: the shape is only made for
+         * an element's first line */
         if (e->ref != ref) {
             z->st.duplicates++;
             return NULL;
@@ -291,6 +292,7 @@ static session_elem *elem_upsert(core_sessionizer *z, open_session **s,
         return e;
     }
     json_t *turn = current_turn(z, s);
+    json_t *shape = make();
     json_object_set_new(shape, "id", json_string(id));
     json_object_set_new(shape, "seq", json_integer((*s)->seq++));
     json_object_set_new(shape, "step", json_integer((*s)->step));
@@ -298,24 +300,36 @@ static session_elem *elem_upsert(core_sessionizer *z, open_session **s,
     return elem_add(*s, id, shape, ref);
 }
 
+static json_t *action_shape(void)
+{
+    return json_pack("{s:n, s:n, s:n, s:s, s:n, s:n, s:n, s:n, s:n}", "name",
+                     "content", "arguments", "status", "pending", "result",
+                     "error", "formatted", "timestamp", "result_timestamp");
+}
+
+static json_t *thought_shape(void)
+{
+    return json_pack("{s:s, s:n, s:b}", "text", "", "timestamp", "complete", 0);
+}
+
 static session_elem *action_upsert(core_sessionizer *z, open_session **s,
                                    const char *id)
 {
     return elem_upsert(z, s, id, CORE_REF_ACTION_CALL, "actions",
-                       json_pack("{s:n, s:n, s:n, s:s, s:n, s:n, s:n, s:n,"
-                                 " s:n}",
-                                 "name", "content", "arguments", "status",
-                                 "pending", "result", "error", "formatted",
-                                 "timestamp", "result_timestamp"));
+                       action_shape);
+}
+
+static json_t *output_shape(void)
+{
+    return json_pack("{s:n, s:s, s:n, s:n, s:s, s:n, s:n}", "name", "text",
+                     "", "content", "data", "status", "partial", "error",
+                     "timestamp");
 }
 
 static session_elem *output_upsert(core_sessionizer *z, open_session **s,
                                    const char *id)
 {
-    return elem_upsert(z, s, id, CORE_REF_OUTPUT, "outputs",
-                       json_pack("{s:n, s:s, s:n, s:n, s:s, s:n, s:n}",
-                                 "name", "text", "", "content", "data",
-                                 "status", "partial", "error", "timestamp"));
+    return elem_upsert(z, s, id, CORE_REF_OUTPUT, "outputs", output_shape);
 }
 
 /* Byte accounting for the size cap: a streamed element costs its largest
@@ -345,9 +359,8 @@ static int seen_before(core_sessionizer *z, open_session *s, const char *id)
 static void on_thought(core_sessionizer *z, open_session **s,
                        const core_event *ev, long long ts)
 {
-    session_elem *e = elem_upsert(
-        z, s, ev->id, CORE_REF_THOUGHT, "thoughts",
-        json_pack("{s:s, s:n, s:b}", "text", "", "timestamp", "complete", 0));
+    session_elem *e =
+        elem_upsert(z, s, ev->id, CORE_REF_THOUGHT, "thoughts", thought_shape);
     if (e == NULL || e->final)
         return;
     account(*s, e, ev->bytes);
@@ -715,9 +728,7 @@ void core_sessionizer_touch(core_sessionizer *z, const char *context_id,
          * its content comes with the line that supersedes this one. */
         session_elem *e = NULL;
         if (ref == CORE_REF_THOUGHT)
-            elem_upsert(z, &s, id, ref, "thoughts",
-                        json_pack("{s:s, s:n, s:b}", "text", "", "timestamp",
-                                  "complete", 0));
+            elem_upsert(z, &s, id, ref, "thoughts", thought_shape);
         else if (ref == CORE_REF_ACTION_CALL)
             e = action_upsert(z, &s, id);
         else if (ref == CORE_REF_OUTPUT)

@@ -26,7 +26,8 @@ typedef struct {
 /* One step for the sessionizer: a parsed line, or a note that a
  * superseded partial line was there (strings in the batch's arena). */
 typedef struct {
-    core_event ev;                /* owned parse; ev.root NULL for a note */
+    core_event ev;                /* owned parse; ev.context_id NULL for a
+                                     note */
     size_t ctx, type, id;         /* arena offsets (type: SIZE_MAX = none) */
     core_ref ref;
     long long ts;
@@ -71,7 +72,7 @@ void core_batch_apply(core_batch *b, core_sessionizer *z)
     for (size_t i = 0; i < b->n; i++) {
         batch_item *it = &b->items[i];
         core_sessionizer_at(z, it->src, it->pos);
-        if (it->ev.root) {
+        if (it->ev.context_id) {
             core_sessionizer_add(z, &it->ev);
             /* free what the sessionizer did not keep while it is still in
              * the cache, not a window later */

@@ -13,21 +13,14 @@
  * level, the top level being 1. */
 #define MAX_DEPTH 2048
 
-typedef struct {
-    const char *p, *start, *end;
-    core_json_error *err;
-    /* decoded strings that had escapes: the stack buffer, then the heap */
-    char *buf;
-    size_t len, cap;
-    int heap;
-    char stack[4096];
-} parser;
+typedef core_json_parser parser;
 
 /* Record the first error (at p) and return NULL. */
 static json_t *fail(parser *ps, const char *p, int utf8, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static json_t *fail(parser *ps, const char *p, int utf8, const char *fmt, ...)
 {
+    ps->failed = 1;
     if (ps->err->text[0] == '\0') {
         va_list ap;
         va_start(ap, fmt);
@@ -345,54 +338,83 @@ static json_t *literal(parser *ps, const char *word, json_t *v)
 
 static json_t *value(parser *ps, int depth);
 
-static json_t *object(parser *ps, int depth)
+int core_json_open(parser *ps)
 {
-    json_t *obj = json_object();
-    ps->p++; /* '{' */
+    if (ps->failed || ps->p >= ps->end || *ps->p != '{') {
+        fail(ps, ps->p, 0, "'{' expected");
+        return -1;
+    }
+    ps->p++;
     ws(ps);
     if (ps->p < ps->end && *ps->p == '}') {
         ps->p++;
-        return obj;
+        ps->first = -1; /* empty: the first core_json_member ends it */
+    } else {
+        ps->first = 1;
     }
-    for (;;) {
-        if (ps->p >= ps->end || *ps->p != '"')
-            break;
-        const char *k;
-        size_t kn;
-        if (string(ps, &k, &kn) != 0)
-            break;
+    return 0;
+}
+
+int core_json_member(parser *ps, const char **key, size_t *klen)
+{
+    if (ps->failed)
+        return -1;
+    if (ps->first == -1) {
+        ps->first = 0;
+        return 0;
+    }
+    if (!ps->first) {
+        ws(ps);
+        if (ps->p < ps->end && *ps->p == '}') {
+            ps->p++;
+            return 0;
+        }
+        if (ps->p >= ps->end || *ps->p != ',') {
+            fail(ps, ps->p, 0, "'}' expected");
+            return -1;
+        }
+        ps->p++;
+        ws(ps);
+    }
+    ps->first = 0;
+    if (ps->p >= ps->end || *ps->p != '"') {
+        fail(ps, ps->p, 0, "string or '}' expected");
+        return -1;
+    }
+    if (string(ps, key, klen) != 0)
+        return -1;
+    ws(ps);
+    if (ps->p >= ps->end || *ps->p != ':') {
+        fail(ps, ps->p, 0, "':' expected");
+        return -1;
+    }
+    ps->p++;
+    ws(ps);
+    return 1;
+}
+
+static json_t *object(parser *ps, int depth)
+{
+    json_t *obj = json_object();
+    const char *k;
+    size_t kn;
+    int r;
+    core_json_open(ps);
+    while ((r = core_json_member(ps, &k, &kn)) == 1) {
         /* a decoded key lives in the buffer the value may reuse */
         char *kcopy = k == ps->buf ? core_strndup(k, kn) : NULL;
-        ws(ps);
-        json_t *v = NULL;
-        if (ps->p < ps->end && *ps->p == ':') {
-            ps->p++;
-            ws(ps);
-            v = value(ps, depth + 1);
-        } else {
-            fail(ps, ps->p, 0, "':' expected");
-        }
+        json_t *v = value(ps, depth + 1);
         if (v)
             json_object_setn_new_nocheck(obj, kcopy ? kcopy : k, kn, v);
         core_free(kcopy);
         if (v == NULL)
             break;
-        ws(ps);
-        if (ps->p < ps->end && *ps->p == ',') {
-            ps->p++;
-            ws(ps);
-            continue;
-        }
-        if (ps->p < ps->end && *ps->p == '}') {
-            ps->p++;
-            return obj;
-        }
-        fail(ps, ps->p, 0, "'}' expected");
-        break;
     }
-    fail(ps, ps->p, 0, "string or '}' expected");
-    json_decref(obj);
-    return NULL;
+    if (r != 0) {
+        json_decref(obj);
+        return NULL;
+    }
+    return obj;
 }
 
 static json_t *array(parser *ps, int depth)
@@ -454,32 +476,65 @@ static json_t *value(parser *ps, int depth)
     }
 }
 
+void core_json_start(parser *ps, const char *text, size_t len,
+                     core_json_error *err)
+{
+    ps->p = ps->start = text;
+    ps->end = text + len;
+    ps->err = err;
+    ps->failed = 0;
+    ps->first = 0;
+    ps->buf = ps->stack;
+    ps->len = 0;
+    ps->cap = sizeof ps->stack;
+    ps->heap = 0;
+    memset(err, 0, sizeof *err);
+}
+
+int core_json_peek(parser *ps)
+{
+    ws(ps);
+    return ps->failed || ps->p >= ps->end ? -1 : (unsigned char)*ps->p;
+}
+
+json_t *core_json_value(parser *ps, int depth)
+{
+    return ps->failed ? NULL : value(ps, depth);
+}
+
+int core_json_end(parser *ps)
+{
+    if (ps->failed)
+        return -1;
+    ws(ps);
+    if (ps->p != ps->end) {
+        fail(ps, ps->p, 0, "end of file expected");
+        return -1;
+    }
+    return 0;
+}
+
+void core_json_stop(parser *ps)
+{
+    if (ps->heap)
+        core_free(ps->buf);
+    ps->heap = 0;
+}
+
 json_t *core_json_parse(const char *text, size_t len, core_json_error *err)
 {
     parser ps;
-    ps.p = ps.start = text;
-    ps.end = text + len;
-    ps.err = err;
-    ps.buf = ps.stack;
-    ps.len = 0;
-    ps.cap = sizeof ps.stack;
-    ps.heap = 0;
-    memset(err, 0, sizeof *err);
+    core_json_start(&ps, text, len, err);
     json_t *v = NULL;
-    ws(&ps);
-    if (ps.p < ps.end && (*ps.p == '{' || *ps.p == '['))
+    int c = core_json_peek(&ps);
+    if (c == '{' || c == '[')
         v = value(&ps, 1);
     else
         fail(&ps, ps.p, 0, "'[' or '{' expected");
-    if (v) {
-        ws(&ps);
-        if (ps.p != ps.end) {
-            fail(&ps, ps.p, 0, "end of file expected");
-            json_decref(v);
-            v = NULL;
-        }
+    if (v && core_json_end(&ps) != 0) {
+        json_decref(v);
+        v = NULL;
     }
-    if (ps.heap)
-        core_free(ps.buf);
+    core_json_stop(&ps);
     return v;
 }

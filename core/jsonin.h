@@ -36,6 +36,59 @@ typedef struct core_json_error {
  * reference, an object or an array), or NULL with *err filled in. */
 json_t *core_json_parse(const char *text, size_t len, core_json_error *err);
 
+/* ---- walking a line member by member ------------------------------------
+ *
+ * For a reader that wants some members of the top-level object without
+ * the object itself (reader.c): the same grammar, errors and nesting
+ * limit as core_json_parse, in steps:
+ *
+ *     core_json_parser ps;
+ *     core_json_start(&ps, text, len, &err);
+ *     if (core_json_peek(&ps) == '{') {
+ *         core_json_open(&ps);
+ *         while (core_json_member(&ps, &key, &klen) == 1)
+ *             v = core_json_value(&ps, 2);   (or core_json_open a nested
+ *                                            object and walk it, depth 2)
+ *     }
+ *     ok = core_json_end(&ps) == 0;      (nothing but space may follow)
+ *     core_json_stop(&ps);
+ *
+ * Any step after an error does nothing and fails; err has the first. */
+typedef struct core_json_parser {
+    const char *p, *start, *end;
+    core_json_error *err;    /* borrowed */
+    int failed;
+    int first;               /* core_json_member: before the first member
+                                (1), after one (0), empty object (-1) */
+    /* decoded strings that had escapes: the stack buffer, then the heap */
+    char *buf;
+    size_t len, cap;
+    int heap;
+    char stack[4096];
+} core_json_parser;
+
+/* Begin a walk of text[0..len); errors go to *err (borrowed). */
+void core_json_start(core_json_parser *ps, const char *text, size_t len,
+                     core_json_error *err);
+/* Skip space; return the next byte (0..255), or -1 at the end or after
+ * an error. */
+int core_json_peek(core_json_parser *ps);
+/* Enter the object at the next '{' (checked with core_json_peek).
+ * Returns 0, or -1 (error set). */
+int core_json_open(core_json_parser *ps);
+/* The next member of the object entered: returns 1 with its key in
+ * *key, *klen (valid until the next string is read: copy it before
+ * reading the value), the ':' read; 0 when the object ended; -1 on an
+ * error. */
+int core_json_member(core_json_parser *ps, const char **key, size_t *klen);
+/* Parse the value at the cursor, nested depth deep (the top level is 1).
+ * Returns a new reference, or NULL (error set). */
+json_t *core_json_value(core_json_parser *ps, int depth);
+/* Nothing but space left?  Returns 0, or -1 (error set). */
+int core_json_end(core_json_parser *ps);
+/* Release the walk's memory (not the values it returned). */
+void core_json_stop(core_json_parser *ps);
+
 /* The first '"', '\\' or control character in [p, end), or end: where a
  * JSON string's plain run stops.  Eight bytes at a time, since strings are
  * most of a log line's bytes (the SWAR tests can flag bytes after a hit,

@@ -50,8 +50,11 @@ typedef struct core_pipeline {
     /* threads = 2: the session and plugin threads and their queues */
     int threaded, qinit, read_failed;
     core_queue batches;       /* windows of parsed lines -> sessionizer */
-    core_queue sessions;      /* closed sessions -> plugins */
+    core_queue sessions;      /* sessions past privacy and filters ->
+                                 formatters */
     pthread_t session_tid, plugin_tid;
+    pthread_mutex_t drops_lock;   /* drops: counted from both threads */
+    int drops_init;
 } core_pipeline;
 
 /* Load the plugins from the config's plugin_dir, check every plugin

@@ -32,93 +32,351 @@ static core_ref ref_from_name(const char *s)
     return CORE_REF_UNKNOWN;
 }
 
-static int event_fail(core_event *ev, core_strbuf *why, const char *msg)
+/* ---- gathering members -------------------------------------------------- */
+
+/* A member while the line is walked: its key as an offset into the
+ * keys buffer (which may move), its value owned. */
+typedef struct {
+    size_t off, len;
+    json_t *value;
+} pending;
+
+typedef struct {
+    pending *v;
+    size_t n, cap;
+    pending small[24];
+} plist;
+
+typedef struct {
+    plist top, log;
+    char *keys;               /* every key, NUL-terminated */
+    size_t klen, kcap;
+    char ksmall[512];
+} gather;
+
+static void gather_init(gather *g)
+{
+    g->top.v = g->top.small;
+    g->top.cap = sizeof g->top.small / sizeof g->top.small[0];
+    g->top.n = 0;
+    g->log.v = g->log.small;
+    g->log.cap = g->top.cap;
+    g->log.n = 0;
+    g->keys = g->ksmall;
+    g->kcap = sizeof g->ksmall;
+    g->klen = 0;
+}
+
+static void plist_drop(plist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        json_decref(l->v[i].value);
+    l->n = 0;
+}
+
+static void gather_free(gather *g)
+{
+    plist_drop(&g->top);
+    plist_drop(&g->log);
+    if (g->top.v != g->top.small)
+        core_free(g->top.v);
+    if (g->log.v != g->log.small)
+        core_free(g->log.v);
+    if (g->keys != g->ksmall)
+        core_free(g->keys);
+}
+
+/* Grow a buffer that starts in a struct's inline array. */
+static void *grow_from(void *p, const void *small, size_t *cap, size_t need,
+                       size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    size_t cap2 = *cap * 2;
+    while (cap2 < need)
+        cap2 *= 2;
+    void *q;
+    if (p == small) {
+        q = core_malloc(cap2 * elem);
+        memcpy(q, p, *cap * elem);
+    } else {
+        q = core_realloc(p, cap2 * elem);
+    }
+    *cap = cap2;
+    return q;
+}
+
+/* Append a member (value stolen). */
+static void push(gather *g, plist *l, const char *key, size_t klen,
+                 json_t *value)
+{
+    g->keys = grow_from(g->keys, g->ksmall, &g->kcap, g->klen + klen + 1, 1);
+    l->v = grow_from(l->v, l->small, &l->cap, l->n + 1, sizeof *l->v);
+    pending *m = &l->v[l->n++];
+    m->off = g->klen;
+    m->len = klen;
+    m->value = value;
+    memcpy(g->keys + g->klen, key, klen);
+    g->keys[g->klen + klen] = '\0';
+    g->klen += klen + 1;
+}
+
+/* The field a key names, or -1. */
+static int field_of(const char *k, size_t n)
+{
+    static const struct {
+        const char *name;
+        size_t len;
+        core_field f;
+    } names[] = {
+        {"ref", 3, CORE_F_REF},          {"id", 2, CORE_F_ID},
+        {"contextId", 9, CORE_F_CONTEXT_ID},
+        {"contextType", 11, CORE_F_CONTEXT_TYPE},
+        {"done", 4, CORE_F_DONE},        {"content", 7, CORE_F_CONTENT},
+        {"data", 4, CORE_F_DATA},        {"name", 4, CORE_F_NAME},
+        {"callId", 6, CORE_F_CALL_ID},   {"formatted", 9, CORE_F_FORMATTED},
+        {"type", 4, CORE_F_TYPE},        {"step", 4, CORE_F_STEP},
+        {"timestamp", 9, CORE_F_TIMESTAMP},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].len == n && memcmp(names[i].name, k, n) == 0)
+            return (int)names[i].f;
+    return -1;
+}
+
+/* The value of the last member of l named by field f, or NULL. */
+static json_t *find(const gather *g, const plist *l, core_field f)
+{
+    for (size_t i = l->n; i-- > 0;)
+        if (field_of(g->keys + l->v[i].off, l->v[i].len) == (int)f)
+            return l->v[i].value;
+    return NULL;
+}
+
+/* Walk the members of the object at the cursor into l, their values
+ * nested depth deep.  Returns 0 or -1 (error in ps). */
+static int walk(core_json_parser *ps, gather *g, plist *l, int depth)
+{
+    const char *k;
+    size_t kn;
+    int r;
+    if (core_json_open(ps) != 0)
+        return -1;
+    while ((r = core_json_member(ps, &k, &kn)) == 1) {
+        size_t at = g->klen;
+        /* copy the key first: reading the value may reuse its buffer */
+        push(g, l, k, kn, NULL);
+        json_t *v = core_json_value(ps, depth);
+        if (v == NULL) {
+            l->n--;
+            g->klen = at;
+            return -1;
+        }
+        l->v[l->n - 1].value = v;
+    }
+    return r;
+}
+
+/* ---- the line ------------------------------------------------------------ */
+
+typedef enum { SHAPE_OK, SHAPE_NOT_OBJECT, SHAPE_LOG_NOT_OBJECT } shape;
+
+/* Walk one line into g: the top-level members, and those of "log" when
+ * it is an object.  Returns 0 (with *has_log, *sh) or -1 (JSON error in
+ * err). */
+static int walk_line(const char *line, size_t len, gather *g,
+                     core_json_error *err, int *has_log, shape *sh)
+{
+    core_json_parser ps;
+    core_json_start(&ps, line, len, err);
+    *has_log = 0;
+    *sh = SHAPE_OK;
+    int c = core_json_peek(&ps), rc = -1;
+    if (c == '[') {
+        json_t *v = core_json_value(&ps, 1);
+        json_decref(v);
+        *sh = SHAPE_NOT_OBJECT;
+        rc = v ? core_json_end(&ps) : -1;
+    } else if (c == '{') {
+        const char *k;
+        size_t kn;
+        int r;
+        core_json_open(&ps);
+        while ((r = core_json_member(&ps, &k, &kn)) == 1) {
+            if (kn == 3 && memcmp(k, "log", 3) == 0) {
+                /* the last "log" counts, as in a parsed object */
+                *has_log = 1;
+                plist_drop(&g->log);
+                *sh = SHAPE_OK;
+                if (core_json_peek(&ps) == '{') {
+                    if (walk(&ps, g, &g->log, 3) != 0)
+                        break;
+                } else {
+                    json_t *v = core_json_value(&ps, 2);
+                    if (v == NULL)
+                        break;
+                    json_decref(v);
+                    *sh = SHAPE_LOG_NOT_OBJECT;
+                }
+                continue;
+            }
+            size_t at = g->klen;
+            push(g, &g->top, k, kn, NULL);
+            json_t *v = core_json_value(&ps, 2);
+            if (v == NULL) {
+                g->top.n--;
+                g->klen = at;
+                break;
+            }
+            g->top.v[g->top.n - 1].value = v;
+        }
+        rc = r == 0 ? core_json_end(&ps) : -1;
+    } else {
+        err->column = (size_t)(ps.p - line) + 1;
+        strcpy(err->text, "'[' or '{' expected");
+    }
+    core_json_stop(&ps);
+    return rc;
+}
+
+static int event_fail(core_strbuf *why, const char *msg)
 {
     core_strbuf_puts(why, msg);
-    core_event_clear(ev);
     return SYNTH_EINVAL;
 }
 
-static json_t *event_load(const char *line, size_t len, core_event *ev,
-                          core_strbuf *why)
+/* Check the walked line and fill ev.  Returns SYNTH_OK, or SYNTH_EINVAL
+ * with the reason in why. */
+static int event_fill(core_event *ev, gather *g, int has_log, core_strbuf *why)
 {
-    core_json_error err;
-    json_t *root = core_json_parse(line, len, &err);
-    if (root == NULL && err.utf8) {
-        /* Keep the line: replace the broken bytes and count the repair. */
-        size_t fixed_len;
-        char *fixed = core_utf8_repair(line, len, &fixed_len);
-        root = core_json_parse(fixed, fixed_len, &err);
-        core_free(fixed);
-        ev->repaired = root != NULL;
+    plist *log = has_log ? &g->log : &g->top;
+    json_t *cid = find(g, &g->top, CORE_F_CONTEXT_ID);
+    if (cid == NULL && has_log)
+        cid = find(g, log, CORE_F_CONTEXT_ID);
+    if (!json_is_string(cid) || json_string_length(cid) == 0)
+        return event_fail(why, "missing \"contextId\"");
+    json_t *ctype = find(g, &g->top, CORE_F_CONTEXT_TYPE);
+    if (ctype == NULL && has_log)
+        ctype = find(g, log, CORE_F_CONTEXT_TYPE);
+    json_t *ref = find(g, log, CORE_F_REF);
+    if (!json_is_string(ref))
+        return event_fail(why, "missing \"ref\" in the log object");
+    json_t *id = find(g, log, CORE_F_ID);
+    core_ref r = ref_from_name(json_string_value(ref));
+    if (!json_is_string(id) && r != CORE_REF_STEP && r != CORE_REF_UNKNOWN) {
+        core_strbuf_printf(why, "\"%s\" log without \"id\"",
+                           json_string_value(ref));
+        return SYNTH_EINVAL;
     }
-    if (root == NULL)
+    if (r == CORE_REF_ACTION_RESULT &&
+        !json_is_string(find(g, log, CORE_F_CALL_ID)))
+        return event_fail(why, "missing \"callId\" in an action_result");
+    json_t *done = find(g, &g->top, CORE_F_DONE);
+    if (done == NULL && has_log)
+        done = find(g, log, CORE_F_DONE);
+    ev->done = done == NULL ? 1 : json_is_true(done);
+
+    /* the envelope's strings outlive its other members */
+    if (has_log) {
+        ev->outer[0] = json_incref(cid);
+        ev->outer[1] = json_is_string(ctype) ? json_incref(ctype) : NULL;
+    }
+    /* the log's members move into one block: members, then keys */
+    size_t keys = 0;
+    for (size_t i = 0; i < log->n; i++)
+        keys += log->v[i].len + 1;
+    ev->log = core_malloc(log->n * sizeof *ev->log + keys + 1);
+    char *kp = (char *)(ev->log + log->n);
+    for (size_t i = 0; i < log->n; i++) {
+        core_member *m = &ev->log[i];
+        m->key = kp;
+        m->key_len = log->v[i].len;
+        m->value = log->v[i].value;
+        memcpy(kp, g->keys + log->v[i].off, m->key_len + 1);
+        kp += m->key_len + 1;
+        int f = field_of(m->key, m->key_len);
+        if (f >= 0)
+            ev->field[f] = m->value;
+    }
+    ev->nlog = log->n;
+    log->n = 0; /* the values are ev's now */
+    ev->context_id = json_string_value(cid);
+    ev->context_type = json_is_string(ctype) ? json_string_value(ctype) : NULL;
+    ev->ref_name = json_string_value(ref);
+    ev->ref = r;
+    ev->id = json_is_string(id) ? json_string_value(id) : NULL;
+    return SYNTH_OK;
+}
+
+/* Parse text into ev; *utf8 is set when the JSON failed on invalid
+ * UTF-8 (the caller may repair and retry). */
+static int event_parse(const char *text, size_t len, core_event *ev,
+                       core_strbuf *why, int *utf8)
+{
+    gather g;
+    gather_init(&g);
+    core_json_error err;
+    int has_log;
+    shape sh;
+    int rc;
+    *utf8 = 0;
+    if (walk_line(text, len, &g, &err, &has_log, &sh) != 0) {
+        *utf8 = err.utf8;
         core_strbuf_printf(why, "invalid JSON at column %zu: %s", err.column,
                            err.text);
-    return root;
+        rc = SYNTH_EINVAL;
+    } else if (sh == SHAPE_NOT_OBJECT) {
+        rc = event_fail(why, "line is not a JSON object");
+    } else if (sh == SHAPE_LOG_NOT_OBJECT) {
+        rc = event_fail(why, "\"log\" is not an object");
+    } else {
+        rc = event_fill(ev, &g, has_log, why);
+    }
+    gather_free(&g);
+    return rc;
 }
 
 int core_event_parse(const char *line, size_t len, core_event *ev,
                      core_strbuf *why)
 {
     memset(ev, 0, sizeof *ev);
-    ev->bytes = len;
-    ev->root = event_load(line, len, ev, why);
-    if (ev->root == NULL)
-        return SYNTH_EINVAL;
-    if (!json_is_object(ev->root))
-        return event_fail(ev, why, "line is not a JSON object");
-
-    /* Envelope form has "log"; the bare form is the log itself. */
-    json_t *log = json_object_get(ev->root, "log");
-    json_t *outer = ev->root;
-    if (log == NULL)
-        log = ev->root;
-    else if (!json_is_object(log))
-        return event_fail(ev, why, "\"log\" is not an object");
-    ev->log = log;
-
-    json_t *cid = json_object_get(outer, "contextId");
-    if (cid == NULL)
-        cid = json_object_get(log, "contextId");
-    if (!json_is_string(cid) || json_string_length(cid) == 0)
-        return event_fail(ev, why, "missing \"contextId\"");
-    ev->context_id = json_string_value(cid);
-
-    json_t *ctype = json_object_get(outer, "contextType");
-    if (ctype == NULL)
-        ctype = json_object_get(log, "contextType");
-    ev->context_type = json_is_string(ctype) ? json_string_value(ctype) : NULL;
-
-    json_t *ref = json_object_get(log, "ref");
-    if (!json_is_string(ref))
-        return event_fail(ev, why, "missing \"ref\" in the log object");
-    ev->ref_name = json_string_value(ref);
-    ev->ref = ref_from_name(ev->ref_name);
-
-    json_t *id = json_object_get(log, "id");
-    ev->id = json_is_string(id) ? json_string_value(id) : NULL;
-    if (ev->id == NULL && ev->ref != CORE_REF_STEP &&
-        ev->ref != CORE_REF_UNKNOWN) {
-        core_strbuf_printf(why, "\"%s\" log without \"id\"", ev->ref_name);
-        core_event_clear(ev);
-        return SYNTH_EINVAL;
+    int utf8;
+    size_t mark = why->len;
+    int rc = event_parse(line, len, ev, why, &utf8);
+    if (rc != SYNTH_OK && utf8) {
+        /* Keep the line: replace the broken bytes and count the repair. */
+        size_t fixed_len;
+        char *fixed = core_utf8_repair(line, len, &fixed_len);
+        why->len = mark;
+        if (why->data)
+            why->data[mark] = '\0';
+        rc = event_parse(fixed, fixed_len, ev, why, &utf8);
+        core_free(fixed);
+        ev->repaired = rc == SYNTH_OK;
     }
-    if (ev->ref == CORE_REF_ACTION_RESULT &&
-        !json_is_string(json_object_get(log, "callId")))
-        return event_fail(ev, why, "missing \"callId\" in an action_result");
+    if (rc != SYNTH_OK)
+        core_event_clear(ev);
+    ev->bytes = len;
+    return rc;
+}
 
-    json_t *done = json_object_get(outer, "done");
-    if (done == NULL && outer != log)
-        done = json_object_get(log, "done");
-    ev->done = done == NULL ? 1 : json_is_true(done);
-    return SYNTH_OK;
+json_t *core_event_log(const core_event *ev)
+{
+    json_t *log = json_object();
+    for (size_t i = 0; i < ev->nlog; i++)
+        json_object_setn_nocheck(log, ev->log[i].key, ev->log[i].key_len,
+                                 ev->log[i].value);
+    return log;
 }
 
 void core_event_clear(core_event *ev)
 {
     if (ev == NULL)
         return;
-    json_decref(ev->root);
+    for (size_t i = 0; i < ev->nlog; i++)
+        json_decref(ev->log[i].value);
+    core_free(ev->log);
+    json_decref(ev->outer[0]);
+    json_decref(ev->outer[1]);
     memset(ev, 0, sizeof *ev);
 }

@@ -364,7 +364,7 @@ static void on_thought(core_sessionizer *z, open_session **s,
     if (e == NULL || e->final)
         return;
     account(*s, e, ev->bytes);
-    json_t *text = core_text_of(json_object_get(ev->log, "content"));
+    json_t *text = core_text_of(ev->field[CORE_F_CONTENT]);
     json_object_set_new(e->obj, "text", text ? text : json_string(""));
     set_ms(e->obj, "timestamp", ts);
     if (ev->done) {
@@ -381,15 +381,15 @@ static void on_action_call(core_sessionizer *z, open_session **s,
         return;
     e->seen = 1;
     account(*s, e, ev->bytes);
-    json_t *name = json_object_get(ev->log, "name");
+    json_t *name = ev->field[CORE_F_NAME];
     if (json_is_string(name))
         json_object_set(e->obj, "name", name);
-    json_t *raw = raw_text(json_object_get(ev->log, "content"));
+    json_t *raw = raw_text(ev->field[CORE_F_CONTENT]);
     set_or_null(e->obj, "content", raw);
     set_ms(e->obj, "timestamp", ts);
     if (ev->done) {
         e->final = 1;
-        json_t *data = json_object_get(ev->log, "data");
+        json_t *data = ev->field[CORE_F_DATA];
         json_t *args = data ? json_incref(data)
                      : raw ? core_parse_lenient(json_string_value(raw),
                                                 json_string_length(raw))
@@ -406,7 +406,7 @@ static void on_action_result(core_sessionizer *z, open_session **s,
     if (seen_before(z, *s, ev->id))
         return;
     const char *call_id =
-        json_string_value(json_object_get(ev->log, "callId"));
+        json_string_value(ev->field[CORE_F_CALL_ID]);
     session_elem *call = action_upsert(z, s, call_id);
     if (call == NULL)
         return;
@@ -416,11 +416,11 @@ static void on_action_result(core_sessionizer *z, open_session **s,
     elem_add(*s, ev->id, call->obj, CORE_REF_ACTION_RESULT);
     json_t *obj = call->obj;
     if (json_is_null(json_object_get(obj, "name")))
-        set_or_null(obj, "name", json_object_get(ev->log, "name"));
-    json_t *data = json_object_get(ev->log, "data");
+        set_or_null(obj, "name", ev->field[CORE_F_NAME]);
+    json_t *data = ev->field[CORE_F_DATA];
     set_or_null(obj, "result", data);
     set_ms(obj, "result_timestamp", ts);
-    json_t *formatted = json_object_get(ev->log, "formatted");
+    json_t *formatted = ev->field[CORE_F_FORMATTED];
     if (formatted)
         json_object_set(obj, "formatted", formatted);
     json_t *err = json_object_get(data, "error");
@@ -440,16 +440,16 @@ static void on_output(core_sessionizer *z, open_session **s,
         return;
     account(*s, e, ev->bytes);
     json_t *obj = e->obj;
-    json_t *name = json_object_get(ev->log, "name");
+    json_t *name = ev->field[CORE_F_NAME];
     if (json_is_string(name))
         json_object_set(obj, "name", name);
-    json_t *raw = raw_text(json_object_get(ev->log, "content"));
+    json_t *raw = raw_text(ev->field[CORE_F_CONTENT]);
     set_or_null(obj, "content", raw);
     set_ms(obj, "timestamp", ts);
     if (ev->done) {
         /* The final version: its parsed data is the truth. */
         e->final = 1;
-        json_t *data = json_object_get(ev->log, "data");
+        json_t *data = ev->field[CORE_F_DATA];
         set_or_null(obj, "data", data);
         json_t *text = core_text_of(data);
         if (text == NULL)
@@ -506,11 +506,11 @@ static void on_event(core_sessionizer *z, open_session **s,
         return;
     json_t *turn = current_turn(z, s);
     account(*s, NULL, ev->bytes);
-    json_t *data = json_object_get(ev->log, "data");
+    json_t *data = ev->field[CORE_F_DATA];
     json_t *obj = json_pack("{s:s, s:I, s:I, s:O?, s:O?}", "id", ev->id,
                             "seq", (json_int_t)(*s)->seq++, "step",
                             (json_int_t)(*s)->step, "name",
-                            json_object_get(ev->log, "name"), "data", data);
+                            ev->field[CORE_F_NAME], "data", data);
     set_ms(obj, "timestamp", ts);
     json_array_append_new(json_object_get(turn, "events"), obj);
     elem_add(*s, ev->id, obj, CORE_REF_EVENT);
@@ -531,13 +531,13 @@ static void on_input(core_sessionizer *z, open_session **s,
         json_object_set_new(turn, "id", json_string(ev->id));
     }
     account(*s, NULL, ev->bytes);
-    json_t *content = json_object_get(ev->log, "content");
+    json_t *content = ev->field[CORE_F_CONTENT];
     if (content == NULL)
-        content = json_object_get(ev->log, "data");
+        content = ev->field[CORE_F_DATA];
     json_t *text = core_text_of(content);
     json_t *user = core_user_of(content);
     json_t *input = json_pack("{s:s, s:O?, s:o?, s:o?, s:O?}", "id", ev->id,
-                              "type", json_object_get(ev->log, "type"),
+                              "type", ev->field[CORE_F_TYPE],
                               "text", text, "user", user, "content",
                               content);
     set_ms(input, "timestamp", ts);
@@ -570,7 +570,7 @@ static void on_step(core_sessionizer *z, open_session **s,
     json_t *turn = current_turn(z, s);
     account(*s, NULL, ev->bytes);
     json_int_t steps = json_integer_value(json_object_get(turn, "steps"));
-    json_t *n = json_object_get(ev->log, "step");
+    json_t *n = ev->field[CORE_F_STEP];
     json_int_t step = json_is_integer(n) ? json_integer_value(n) : steps + 1;
     if (step > steps)
         json_object_set_new(turn, "steps", json_integer(step));
@@ -583,9 +583,9 @@ static void on_unknown(core_sessionizer *z, open_session **s,
     json_t *turn = current_turn(z, s);
     account(*s, NULL, ev->bytes);
     json_array_append_new(json_object_get(turn, "other"),
-                          json_pack("{s:s, s:I, s:O}", "ref", ev->ref_name,
+                          json_pack("{s:s, s:I, s:o}", "ref", ev->ref_name,
                                     "seq", (json_int_t)(*s)->seq++, "log",
-                                    ev->log));
+                                    core_event_log(ev)));
 }
 
 /* ---- the sessionizer ------------------------------------------------- */
@@ -700,7 +700,7 @@ void core_sessionizer_add(core_sessionizer *z, const core_event *ev)
         return;
     open_session *s = session_for(z, ev->context_id, ev->context_type);
     z->st.events[ev->ref]++;
-    long long ts = core_json_ms(json_object_get(ev->log, "timestamp"));
+    long long ts = core_json_ms(ev->field[CORE_F_TIMESTAMP]);
     switch (ev->ref) {
     case CORE_REF_RUN:           on_run(z, &s, ev); break;
     case CORE_REF_STEP:          on_step(z, &s, ev); break;

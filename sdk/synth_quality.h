@@ -12,7 +12,6 @@
 
 #include <ctype.h>
 #include <pthread.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -175,60 +174,150 @@ static inline int synth_q_text(synth_q *q, const char *field, const char *text,
 
 /* ---- residual personal data ------------------------------------------------ */
 
-/* What privacy should have removed: e-mail, phone, card, API key. */
+/* What privacy should have removed, found anywhere in a string: the
+ * language of this POSIX extended regex (kept as the oracle of
+ * tests/unit/test_scorers.c), matched by hand in one pass -- the regex
+ * was a tenth of the scorers' time, and most strings are free text:
+ *   [A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}  e-mail
+ *   \(?[0-9]{3}\)?[ .-][0-9]{3}[ .-][0-9]{4}                      phone
+ *   [0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{4}                   card
+ *   sk-[A-Za-z0-9_-]{16,}  AKIA[0-9A-Z]{16}  gh[pousr]_[A-Za-z0-9]{30,} keys */
 #define SYNTH_Q_PII_PATTERN                                              \
     "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}|" \
     "\\(?[0-9]{3}\\)?[ .-][0-9]{3}[ .-][0-9]{4}|"                        \
     "[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{4}|"                      \
     "sk-[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}"
 
-/* Compile the detector once (create).  Returns 0 on success. */
-static inline int synth_q_pii_init(regex_t *re)
+static inline int synth_q_is_digit(char c) { return c >= '0' && c <= '9'; }
+static inline int synth_q_is_alpha(char c)
 {
-    return regcomp(re, SYNTH_Q_PII_PATTERN, REG_EXTENDED | REG_NOSUB);
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+static inline int synth_q_is_alnum(char c)
+{
+    return synth_q_is_alpha(c) || synth_q_is_digit(c);
 }
 
-/* Could s hold what the PII pattern matches?  A cheap pass that spares
- * the (slow) regex most strings: an '@', a run of 3 digits, or a key
- * prefix must be there. */
-static inline int synth_q_pii_plausible(const char *s)
+/* How many of s[i..n) in a row satisfy is (at most max). */
+static inline size_t synth_q_run(const char *s, size_t i, size_t n,
+                                 int (*is)(char), size_t max)
 {
-    int digits = 0;
-    for (; *s; s++) {
-        char c = *s;
-        if (c >= '0' && c <= '9') {
-            if (++digits >= 3)
-                return 1;
-            continue;
+    size_t k = 0;
+    while (i + k < n && k < max && is(s[i + k]))
+        k++;
+    return k;
+}
+
+static inline int synth_q_key_char(char c)
+{
+    return synth_q_is_alnum(c) || c == '_' || c == '-';
+}
+static inline int synth_q_upper_digit(char c)
+{
+    return (c >= 'A' && c <= 'Z') || synth_q_is_digit(c);
+}
+
+/* groups[] digits separated by one of seps, from s[i]. */
+static inline int synth_q_digit_groups(const char *s, size_t i, size_t n,
+                                       const size_t *groups, size_t ngroups,
+                                       const char *seps)
+{
+    for (size_t g = 0; g < ngroups; g++) {
+        if (g > 0) {
+            if (i >= n || s[i] == '\0' || !strchr(seps, s[i]))
+                return 0;
+            i++;
         }
-        digits = 0;
-        if (c == '@' || (c == 's' && s[1] == 'k' && s[2] == '-') ||
-            (c == 'A' && strncmp(s, "AKIA", 4) == 0) ||
-            (c == 'g' && s[1] == 'h' && s[2] && s[3] == '_'))
-            return 1;
+        if (synth_q_run(s, i, n, synth_q_is_digit, groups[g]) < groups[g])
+            return 0;
+        i += groups[g];
+    }
+    return 1;
+}
+
+/* An e-mail domain from s[i] (just after an '@'): labels of
+ * [A-Za-z0-9-] joined by single dots, one dot followed by two letters. */
+static inline int synth_q_email_domain(const char *s, size_t i, size_t n)
+{
+    size_t label = 0;
+    for (; i < n; i++) {
+        char c = s[i];
+        if (synth_q_is_alnum(c) || c == '-') {
+            label++;
+        } else if (c == '.' && label > 0) {
+            if (i + 2 < n && synth_q_is_alpha(s[i + 1]) &&
+                synth_q_is_alpha(s[i + 2]))
+                return 1;
+            label = 0;
+        } else {
+            return 0;
+        }
     }
     return 0;
 }
 
-/* Raise pii_residual when any string inside v looks like personal data. */
-static inline int synth_q_pii_scan(const regex_t *re, json_t *v)
+/* Does s[0..n) hold what SYNTH_Q_PII_PATTERN matches? */
+static inline int synth_q_pii_text(const char *s, size_t n)
+{
+    static const size_t phone[] = {3, 4}, card[] = {4, 4, 4, 4};
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (synth_q_is_digit(c)) {
+            /* a match starts at the last 3 (phone) or 4 (card) digits of
+             * a run: earlier ones are followed by a digit, not a separator */
+            size_t e = i + synth_q_run(s, i, n, synth_q_is_digit, n);
+            if (e - i >= 3) {
+                size_t p = e;
+                if (p < n && s[p] == ')')
+                    p++;
+                if (p < n && (s[p] == ' ' || s[p] == '.' || s[p] == '-') &&
+                    synth_q_digit_groups(s, p + 1, n, phone, 2, " .-"))
+                    return 1;
+            }
+            if (e - i >= 4 && synth_q_digit_groups(s, e - 4, n, card, 4, " -"))
+                return 1;
+            i = e - 1;
+        } else if (c == '@') {
+            if (i > 0 &&
+                (synth_q_is_alnum(s[i - 1]) || strchr("._%+-", s[i - 1])) &&
+                s[i - 1] != '\0' && synth_q_email_domain(s, i + 1, n))
+                return 1;
+        } else if (c == 's') {
+            if (i + 3 <= n && s[i + 1] == 'k' && s[i + 2] == '-' &&
+                synth_q_run(s, i + 3, n, synth_q_key_char, 16) == 16)
+                return 1;
+        } else if (c == 'A') {
+            if (i + 4 <= n && memcmp(s + i, "AKIA", 4) == 0 &&
+                synth_q_run(s, i + 4, n, synth_q_upper_digit, 16) == 16)
+                return 1;
+        } else if (c == 'g') {
+            if (i + 4 <= n && s[i + 1] == 'h' && s[i + 2] != '\0' &&
+                strchr("pousr", s[i + 2]) && s[i + 3] == '_' &&
+                synth_q_run(s, i + 4, n, synth_q_is_alnum, 30) == 30)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Does any string inside v look like personal data? */
+static inline int synth_q_pii_scan(json_t *v)
 {
     size_t i;
     const char *k;
     json_t *x;
     if (json_is_string(v))
-        return synth_q_pii_plausible(json_string_value(v)) &&
-               regexec(re, json_string_value(v), 0, NULL, 0) == 0;
+        return synth_q_pii_text(json_string_value(v), json_string_length(v));
     if (json_is_array(v))
-        json_array_foreach(v, i, x) if (synth_q_pii_scan(re, x)) return 1;
+        json_array_foreach(v, i, x) if (synth_q_pii_scan(x)) return 1;
     if (json_is_object(v))
-        json_object_foreach(v, k, x) if (synth_q_pii_scan(re, x)) return 1;
+        json_object_foreach(v, k, x) if (synth_q_pii_scan(x)) return 1;
     return 0;
 }
 
-static inline void synth_q_pii(synth_q *q, const regex_t *re, json_t *record)
+static inline void synth_q_pii(synth_q *q, json_t *record)
 {
-    if (synth_q_pii_scan(re, record))
+    if (synth_q_pii_scan(record))
         synth_q_issue(q, 0.3, "pii_residual",
                       "looks like an e-mail, phone, card number or API key");
 }
@@ -379,7 +468,6 @@ static inline void synth_q_duplicate(synth_q *q, synth_q_seen *seen,
      "records remembered for duplicate detection (up to 16 bytes each)"}
 
 typedef struct synth_q_base {
-    regex_t pii;          /* owned */
     synth_q_seen seen;    /* owned */
     long long min_chars;
 } synth_q_base;
@@ -396,12 +484,8 @@ static inline int synth_q_base_create(const synth_host_api *host,
     if (cap < 1 || b->min_chars < 0)
         return host->opt_error(ctx, cap < 1 ? "dedup_capacity" : "min_chars",
                                -1, "must be positive");
-    if (synth_q_pii_init(&b->pii) != 0)
-        return host->error(ctx, SYNTH_EPLUGIN, "cannot compile the PII check");
-    if (synth_q_seen_init(&b->seen, (size_t)cap) != 0) {
-        regfree(&b->pii);
+    if (synth_q_seen_init(&b->seen, (size_t)cap) != 0)
         return host->error(ctx, SYNTH_ENOMEM, "out of memory");
-    }
     return SYNTH_OK;
 }
 
@@ -409,14 +493,13 @@ static inline void synth_q_base_destroy(synth_q_base *b)
 {
     if (b == NULL)
         return;
-    regfree(&b->pii);
     synth_q_seen_free(&b->seen);
 }
 
 /* The checks every record gets: residual PII and duplicates. */
 static inline void synth_q_common(synth_q *q, synth_q_base *b, json_t *record)
 {
-    synth_q_pii(q, &b->pii, record);
+    synth_q_pii(q, record);
     synth_q_duplicate(q, &b->seen, record);
 }
 

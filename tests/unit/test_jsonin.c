@@ -4,7 +4,8 @@
  * and repeated keys count).  Inputs: the edge cases in
  * tests/jsonin/edge.jsonl, every line of the example log, and
  * seeded mutations of those lines (cut, bytes replaced, inserted,
- * deleted). */
+ * deleted).  The reader (core_event_parse), which walks lines with it,
+ * is held to the reader it replaced on the same inputs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,8 @@
 
 #include "alloc.h"
 #include "jsonin.h"
+#include "reader.h"
+#include "synth_plugin.h"
 #include "testutil.h"
 #include "text.h"
 
@@ -88,6 +91,105 @@ static void agree(const char *s, size_t n, const char *where, tally *t)
     free(got);
 }
 
+/* ---- the reader on top of it -------------------------------------------
+ *
+ * core_event_parse walks the line without building the envelope and log
+ * objects.  The reference here is the reader as it was: json_loadb, then
+ * the envelope rules on the tree.  Both are described as text (kept or
+ * not, context, type, ref, id, done, the log object) and must agree. */
+
+static char *describe_event(int kept, const char *cid, const char *ctype,
+                            const char *ref, const char *id, int done,
+                            json_t *log)
+{
+    if (!kept)
+        return core_strdup("refused");
+    char *text = json_dumps(log, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    char *out = tu_fmt("ctx=%s type=%s ref=%s id=%s done=%d log=%s", cid,
+                       ctype ? ctype : "-", ref, id ? id : "-", done, text);
+    free(text);
+    return out;
+}
+
+static char *event_reference(const char *s, size_t n)
+{
+    json_error_t err;
+    json_t *root = json_loadb(s, n, 0, &err);
+    if (root == NULL && json_error_code(&err) == json_error_invalid_utf8) {
+        size_t fn;
+        char *fixed = core_utf8_repair(s, n, &fn);
+        root = json_loadb(fixed, fn, 0, &err);
+        core_free(fixed);
+    }
+    char *out = NULL;
+    json_t *log = json_object_get(root, "log"), *outer = root;
+    if (!json_is_object(root) || (log && !json_is_object(log)))
+        goto refused;
+    if (log == NULL)
+        log = root;
+    json_t *cid = json_object_get(outer, "contextId");
+    if (cid == NULL)
+        cid = json_object_get(log, "contextId");
+    json_t *ctype = json_object_get(outer, "contextType");
+    if (ctype == NULL)
+        ctype = json_object_get(log, "contextType");
+    json_t *ref = json_object_get(log, "ref"), *id = json_object_get(log, "id");
+    json_t *done = json_object_get(outer, "done");
+    if (done == NULL && outer != log)
+        done = json_object_get(log, "done");
+    if (!json_is_string(cid) || json_string_length(cid) == 0 ||
+        !json_is_string(ref))
+        goto refused;
+    const char *r = json_string_value(ref);
+    int needs_id = strcmp(r, "step") != 0 &&
+                   (!strcmp(r, "input") || !strcmp(r, "output") ||
+                    !strcmp(r, "thought") || !strcmp(r, "action_call") ||
+                    !strcmp(r, "action_result") || !strcmp(r, "event") ||
+                    !strcmp(r, "run"));
+    if ((needs_id && !json_is_string(id)) ||
+        (!strcmp(r, "action_result") &&
+         !json_is_string(json_object_get(log, "callId"))))
+        goto refused;
+    out = describe_event(1, json_string_value(cid),
+                         json_is_string(ctype) ? json_string_value(ctype) : NULL,
+                         r, json_is_string(id) ? json_string_value(id) : NULL,
+                         done == NULL ? 1 : json_is_true(done), log);
+refused:
+    json_decref(root);
+    return out ? out : core_strdup("refused");
+}
+
+static char *event_ours(const char *s, size_t n)
+{
+    core_event ev;
+    core_strbuf why = {0};
+    int kept = core_event_parse(s, n, &ev, &why) == SYNTH_OK;
+    if (!kept)
+        assert_true(why.len > 0); /* a refusal says why */
+    json_t *log = kept ? core_event_log(&ev) : NULL;
+    char *out = describe_event(kept, ev.context_id, ev.context_type,
+                               ev.ref_name, ev.id, ev.done, log);
+    json_decref(log);
+    core_event_clear(&ev);
+    core_strbuf_free(&why);
+    return out;
+}
+
+static void agree_event(const char *s, size_t n, unsigned no, void *user)
+{
+    tally *t = user;
+    char *want = event_reference(s, n), *got = event_ours(s, n);
+    if (strcmp(want, got) != 0)
+        fail_msg("line %u: readers disagree on %.*s\n reference: %.300s\n ours:      %.300s",
+                 no, (int)(n > 300 ? 300 : n), s, want, got);
+    if (strcmp(want, "refused") == 0)
+        t->refused++;
+    else
+        t->kept++;
+    free(want);
+    free(got);
+}
+
 /* Call fn on every line of path (bytes as they are, no "\n"). */
 static void each_line(const char *path,
                       void (*fn)(const char *, size_t, unsigned, void *),
@@ -146,7 +248,7 @@ static void test_example_log(void **state)
 
 typedef struct {
     unsigned long long seed;
-    tally t;
+    tally t, events;
 } mutator;
 
 static unsigned next(mutator *m, unsigned below)
@@ -184,8 +286,23 @@ static void mutate_line(const char *s, size_t n, unsigned no, void *user)
         char where[64];
         snprintf(where, sizeof where, "mutation %d of line %u", round, no);
         agree(buf, len, where, &m->t);
+        agree_event(buf, len, no, &m->events);
     }
     core_free(buf);
+}
+
+static void test_reader_lines(void **state)
+{
+    (void)state;
+    tally t = {0, 0};
+    char *path = tu_fmt("%s/examples/agent-log.jsonl", tu_root());
+    each_line(path, agree_event, &t);
+    free(path);
+    path = tu_fmt("%s/tests/jsonin/events.jsonl", tu_root());
+    each_line(path, agree_event, &t);
+    free(path);
+    assert_true(t.kept > 500);
+    assert_true(t.refused >= 10);
 }
 
 static void test_mutations(void **state)
@@ -201,6 +318,8 @@ static void test_mutations(void **state)
     /* both outcomes happen, many times */
     assert_true(m.t.kept > 1000);
     assert_true(m.t.refused > 1000);
+    assert_true(m.events.kept > 1000);
+    assert_true(m.events.refused > 1000);
 }
 
 int main(void)
@@ -208,6 +327,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edge_cases),
         cmocka_unit_test(test_example_log),
+        cmocka_unit_test(test_reader_lines),
         cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

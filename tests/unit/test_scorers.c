@@ -13,9 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <regex.h>
+
 #include "config.h"
 #include "plugin.h"
 #include "synth_plugin.h"
+#include "synth_quality.h"
 #include "testutil.h"
 
 static int by_string(const void *a, const void *b)
@@ -125,10 +128,92 @@ static void test_scorer_cases(void **state)
     assert_int_equal(files, 6);
 }
 
+/* ---- the residual-PII check against the regex it replaced ---------------- */
+
+/* Does the POSIX regex find PII in s?  (The oracle.) */
+static int regex_says(const regex_t *re, const char *s)
+{
+    return regexec(re, s, 0, NULL, 0) == 0;
+}
+
+static void pii_agree(const regex_t *re, const char *s, unsigned *hits)
+{
+    int want = regex_says(re, s), got = synth_q_pii_text(s, strlen(s));
+    if (want != got)
+        fail_msg("PII check disagrees with the regex on \"%s\": regex %d, "
+                 "ours %d", s, want, got);
+    *hits += (unsigned)want;
+}
+
+/* Every string inside v. */
+static void pii_agree_json(const regex_t *re, json_t *v, unsigned *hits,
+                           unsigned *n)
+{
+    size_t i;
+    const char *k;
+    json_t *x;
+    if (json_is_string(v)) {
+        pii_agree(re, json_string_value(v), hits);
+        ++*n;
+    }
+    json_array_foreach(v, i, x) pii_agree_json(re, x, hits, n);
+    json_object_foreach(v, k, x) pii_agree_json(re, x, hits, n);
+}
+
+static void test_pii_matcher(void **state)
+{
+    (void)state;
+    regex_t re;
+    assert_int_equal(regcomp(&re, SYNTH_Q_PII_PATTERN, REG_EXTENDED | REG_NOSUB), 0);
+    unsigned hits = 0, n = 0;
+    /* hand-picked edges */
+    static const char *const cases[] = {
+        "", "a@b.cc", "a@b.c", "@b.cc", ".@b.cc", "a@.cc", "a@b..cc", "a@b.c.dd",
+        "x a-b@c-d.e1.fg y", "a@b.1c", "a@b.c1", "mail me: bob@example.com!",
+        "555 123 4567", "555-123-4567", "(555) 123-4567", "555) 123-4567",
+        "1555 123 4567", "555 1234 567", "555 123 456", "555 123 45678",
+        "555.123.4567", "555_123_4567", "55 123 4567", "5555 123 4567x",
+        "4111 1111 1111 1111", "4111-1111-1111-1111", "4111.1111.1111.1111",
+        "41111 1111 1111 1111", "4111 1111 1111 111", "4111 1111 1111 11112",
+        "sk-abcdefghijklmnop", "sk-abcdefghijklmno", "sk-abc_def-ghi_jklmn",
+        "AKIA0123456789ABCDEF", "AKIA0123456789ABCDE", "AKIA0123456789abcdef",
+        "ghp_012345678901234567890123456789", "ghp_01234567890123456789012345678",
+        "ghx_012345678901234567890123456789", "gho_ABCDEFGHIJKLMNOPQRSTUVWXYZabcd",
+        "caf\xc3\xa9 555 123 4567", "\xe2\x82\xac@b.cc", "a@b\xc3\xa9.cc",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        pii_agree(&re, cases[i], &hits);
+    /* every string of the example log */
+    char *path = tu_fmt("%s/examples/agent-log.jsonl", tu_root());
+    json_t *lines = tu_load_jsonl(path);
+    free(path);
+    assert_non_null(lines);
+    pii_agree_json(&re, lines, &hits, &n);
+    json_decref(lines);
+    assert_true(n > 1000);
+    /* random strings over the characters the patterns care about */
+    static const char alphabet[] = "0123456789 .-()@_%+skAKIAghpousr_aZz9";
+    unsigned long long seed = 7;
+    char buf[64];
+    for (int k = 0; k < 200000; k++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t len = (size_t)(seed >> 58);
+        for (size_t j = 0; j < len; j++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            buf[j] = alphabet[(seed >> 33) % (sizeof alphabet - 1)];
+        }
+        buf[len] = '\0';
+        pii_agree(&re, buf, &hits);
+    }
+    regfree(&re);
+    assert_true(hits > 1000); /* both answers happen */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scorer_cases),
+        cmocka_unit_test(test_pii_matcher),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

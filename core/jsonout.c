@@ -1,25 +1,21 @@
 /* jsonout.c -- fast compact JSON serialisation (see jsonout.h). */
 #include "jsonout.h"
+#include "jsonin.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* Bytes that cannot stand in a JSON string as they are. */
-static int needs_escape(unsigned char c)
-{
-    return c < 0x20 || c == '"' || c == '\\';
-}
-
 static void append_string(core_strbuf *b, const char *s, size_t n)
 {
+    const char *p = s, *end = s + n;
     core_strbuf_append(b, "\"", 1);
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!needs_escape(c))
-            continue;
-        core_strbuf_append(b, s + run, i - run);
-        run = i + 1;
+    for (;;) {
+        /* runs of plain bytes go in whole, found eight bytes at a time */
+        const char *stop = core_json_string_stop(p, end);
+        core_strbuf_append(b, p, (size_t)(stop - p));
+        if (stop == end)
+            break;
+        unsigned char c = (unsigned char)*stop;
         switch (c) {
         case '"': core_strbuf_append(b, "\\\"", 2); break;
         case '\\': core_strbuf_append(b, "\\\\", 2); break;
@@ -29,36 +25,62 @@ static void append_string(core_strbuf *b, const char *s, size_t n)
         case '\r': core_strbuf_append(b, "\\r", 2); break;
         case '\t': core_strbuf_append(b, "\\t", 2); break;
         default: {
-            char u[8];
-            snprintf(u, sizeof u, "\\u%04X", c);
+            static const char hex[] = "0123456789ABCDEF";
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             core_strbuf_append(b, u, 6);
         }
         }
+        p = stop + 1;
     }
-    core_strbuf_append(b, s + run, n - run);
     core_strbuf_append(b, "\"", 1);
 }
 
-/* Reals as jansson writes them with JSON_REAL_PRECISION(15): %.15g, and
- * ".0" when that looks like an integer. */
+/* An integer in decimal, as "%lld" writes it. */
+static void append_integer(core_strbuf *b, json_int_t v)
+{
+    char buf[24], *p = buf + sizeof buf;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+                                 : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    core_strbuf_append(b, p, (size_t)(buf + sizeof buf - p));
+}
+
+/* Reals as jansson writes them with JSON_REAL_PRECISION(15): %.15g, ".0"
+ * when that looks like an integer, and the exponent without a '+' or
+ * leading zeros ("1e-05" -> "1e-5"). */
 static void append_real(core_strbuf *b, double d)
 {
-    char buf[40];
+    char buf[48];
     int n = snprintf(buf, sizeof buf, "%.15g", d);
-    if (n < 0)
+    if (n < 0 || (size_t)n >= sizeof buf - 3)
         return;
-    if (!strpbrk(buf, ".eE") && strcmp(buf, "inf") && strcmp(buf, "-inf") &&
-        strcmp(buf, "nan") && strcmp(buf, "-nan")) {
+    if (!strchr(buf, '.') && !strchr(buf, 'e')) {
         buf[n++] = '.';
         buf[n++] = '0';
         buf[n] = '\0';
+    }
+    char *e = strchr(buf, 'e');
+    if (e) {
+        char *start = e + 1, *end = start + 1;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, (size_t)(buf + n - end) + 1);
+            n -= (int)(end - start);
+        }
     }
     core_strbuf_append(b, buf, (size_t)n);
 }
 
 void core_json_append(core_strbuf *b, const json_t *v)
 {
-    char num[32];
     size_t i;
     const char *k;
     json_t *x;
@@ -70,7 +92,7 @@ void core_json_append(core_strbuf *b, const json_t *v)
             if (!first)
                 core_strbuf_append(b, ",", 1);
             first = 0;
-            append_string(b, k, strlen(k));
+            append_string(b, k, json_object_iter_key_len(json_object_key_to_iter(k)));
             core_strbuf_append(b, ":", 1);
             core_json_append(b, x);
         }
@@ -89,12 +111,9 @@ void core_json_append(core_strbuf *b, const json_t *v)
     case JSON_STRING:
         append_string(b, json_string_value(v), json_string_length(v));
         break;
-    case JSON_INTEGER: {
-        int n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
-                         json_integer_value(v));
-        core_strbuf_append(b, num, (size_t)n);
+    case JSON_INTEGER:
+        append_integer(b, json_integer_value(v));
         break;
-    }
     case JSON_REAL:
         append_real(b, json_real_value(v));
         break;

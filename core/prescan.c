@@ -114,7 +114,7 @@ static int number(cursor *c, long long *v, int *integer)
 static int value(cursor *c, int depth);
 
 /* What the walk of an object remembers of the members it is asked for. */
-typedef struct {
+typedef struct member_s {
     const char *key;
     size_t key_len;
     const char *s;        /* string value span */
@@ -122,8 +122,7 @@ typedef struct {
     int escaped, is_string, is_true, is_false, is_int, present;
     long long num;
     int is_object;
-    const char *obj;      /* object value span start (at '{') */
-    const char *obj_end;
+    struct member_s *inner; /* members wanted inside when it is an object */
 } member;
 
 /* An object; members whose key is in `want` (NULL-key terminated) have
@@ -156,6 +155,8 @@ static int object(cursor *c, int depth, member *want)
         for (size_t i = 0; want && want[i].key && !kesc; i++)
             if (want[i].key_len == kn && memcmp(want[i].key, k, kn) == 0)
                 m = &want[i];
+        if (m && m->present)
+            return -1; /* a repeated key: leave it to the parser */
         if (m && c->p < c->end) {
             m->present = 1;
             if (*c->p == '"') {
@@ -163,11 +164,10 @@ static int object(cursor *c, int depth, member *want)
                 if (string(c, &m->s, &m->n, &m->escaped) != 0)
                     return -1;
             } else if (*c->p == '{') {
+                /* walked once: its wanted members are read on the way */
                 m->is_object = 1;
-                m->obj = c->p;
-                if (value(c, depth + 1) != 0)
+                if (object(c, depth + 1, m->inner) != 0)
                     return -1;
-                m->obj_end = c->p;
             } else if (*c->p == 't' || *c->p == 'f') {
                 m->is_true = *c->p == 't';
                 m->is_false = *c->p == 'f';
@@ -266,6 +266,7 @@ int core_prescan(const char *line, size_t len, core_scan *out)
         top[i].key = inner[i].key = keys[i];
         top[i].key_len = inner[i].key_len = strlen(keys[i]);
     }
+    top[LOG].inner = inner;
     cursor c = {line, line + len};
     ws(&c);
     if (c.p >= c.end || *c.p != '{' || object(&c, 0, top) != 0)
@@ -276,9 +277,6 @@ int core_prescan(const char *line, size_t len, core_scan *out)
     member *log = top;
     if (top[LOG].present) {
         if (!top[LOG].is_object)
-            return SYNTH_EINVAL;
-        cursor lc = {top[LOG].obj, top[LOG].obj_end};
-        if (object(&lc, 1, inner) != 0)
             return SYNTH_EINVAL;
         log = inner;
         /* a contextId inside the log counts when the envelope has none */

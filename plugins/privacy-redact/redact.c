@@ -66,32 +66,99 @@ static int ip_ok(const char *s, size_t n)
     return inet_pton(strchr(buf, ':') ? AF_INET6 : AF_INET, buf, addr) == 1;
 }
 
+/* What a string holds that the detectors need: most strings are prose,
+ * and one pass over them that counts a few characters rules out most
+ * detectors before any pattern runs (each check below is a necessary
+ * condition of its pattern, so nothing it rules out could match). */
+typedef struct {
+    size_t digits, dots, colons;
+    int at, plus, scheme, key;
+} features;
+
+static void scan_features(const char *s, size_t n, features *f)
+{
+    memset(f, 0, sizeof *f);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= '0' && c <= '9') {
+            f->digits++;
+            continue;
+        }
+        switch (c) {
+        case '.': f->dots++; break;
+        case '@': f->at = 1; break;
+        case '+': f->plus = 1; break;
+        case ':':
+            f->colons++;
+            if (i + 2 < n && s[i + 1] == '/' && s[i + 2] == '/')
+                f->scheme = 1;
+            break;
+        case 's': /* sk- sk_ */
+            if (i + 2 < n && s[i + 1] == 'k' && (s[i + 2] == '-' || s[i + 2] == '_'))
+                f->key = 1;
+            break;
+        case 'A': /* AKIA ASIA AIza */
+            if (i + 3 < n && (memcmp(s + i, "AKIA", 4) == 0 ||
+                              memcmp(s + i, "ASIA", 4) == 0 ||
+                              memcmp(s + i, "AIza", 4) == 0))
+                f->key = 1;
+            break;
+        case 'g': /* gh?_ github_pat_ glpat- */
+            if (i + 1 < n && (s[i + 1] == 'h' || s[i + 1] == 'l'))
+                f->key = 1;
+            break;
+        case 'x': /* xox?- */
+            if (i + 2 < n && s[i + 1] == 'o' && s[i + 2] == 'x')
+                f->key = 1;
+            break;
+        default: break;
+        }
+    }
+}
+
+static int may_url_credentials(const features *f) { return f->scheme && f->at; }
+static int may_api_key(const features *f) { return f->key; }
+/* \d(?:[ -]?\d){12,18}: 13 digits at least */
+static int may_credit_card(const features *f) { return f->digits >= 13; }
+static int may_email(const features *f) { return f->at; }
+/* 10 digits, or '+' and 5 */
+static int may_phone(const features *f)
+{
+    return f->digits >= 10 || (f->plus && f->digits >= 5);
+}
+/* a dotted quad, or two colons */
+static int may_ip(const features *f)
+{
+    return (f->digits >= 4 && f->dots >= 3) || f->colons >= 2;
+}
+
 static const struct {
     const char *kind, *pattern, *token;
     validator valid;
+    int (*possible)(const features *);
 } DETECTORS[] = {
     {"url_credentials", "(?<=://)[^\\s/:@]+:[^\\s/@]+(?=@)",
-     "[URL_CREDENTIALS]", NULL},
+     "[URL_CREDENTIALS]", NULL, may_url_credentials},
     {"api_key",
      "(?<![\\w-])(?:sk-(?:proj-|live-|test-)?[A-Za-z0-9_-]{16,}|"
      "sk_(?:live|test)_[A-Za-z0-9]{16,}|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|"
      "gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,}|"
      "xox[abprse]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|"
      "glpat-[A-Za-z0-9_-]{20,})",
-     "[API_KEY]", NULL},
+     "[API_KEY]", NULL, may_api_key},
     {"credit_card", "(?<![\\d-])\\d(?:[ -]?\\d){12,18}(?!\\d)",
-     "[CREDIT_CARD]", luhn_ok},
+     "[CREDIT_CARD]", luhn_ok, may_credit_card},
     {"email",
      "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}",
-     "[EMAIL]", NULL},
+     "[EMAIL]", NULL, may_email},
     {"phone",
      "(?<![\\w+])(?:(?:\\+?\\d{1,3}[ .-])?(?:\\(\\d{3}\\) ?|\\d{3}[ .-])"
      "\\d{3}[ .-]\\d{4}|\\+\\d{1,3}(?:[ .-]\\d{2,5}){2,4})(?!\\w)",
-     "[PHONE]", NULL},
+     "[PHONE]", NULL, may_phone},
     {"ip",
      "(?<![\\w.:])(?:\\d{1,3}(?:\\.\\d{1,3}){3}|"
      "[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7})(?![\\w:]|\\.\\d)",
-     "[IP]", ip_ok},
+     "[IP]", ip_ok, may_ip},
 };
 #define NDETECTORS (sizeof DETECTORS / sizeof DETECTORS[0])
 
@@ -101,6 +168,7 @@ typedef struct {
     char counter[48];     /* "redacted.<kind>" */
     const char *token;    /* borrowed from the options or static */
     validator valid;
+    int (*possible)(const features *); /* NULL: always try */
 } rule;
 
 typedef struct {
@@ -143,7 +211,8 @@ static void redact_destroy(void *instance)
 /* Compile one rule; on a bad pattern report it at the option's line. */
 static int add_rule(redact_state *st, synth_ctx *ctx, const char *kind,
                     const char *pattern, const char *token, validator valid,
-                    const char *option, int index)
+                    int (*possible)(const features *), const char *option,
+                    int index)
 {
     int err;
     PCRE2_SIZE offset;
@@ -166,6 +235,7 @@ static int add_rule(redact_state *st, synth_ctx *ctx, const char *kind,
     snprintf(r->counter, sizeof r->counter, "redacted.%s", kind);
     r->token = token;
     r->valid = valid;
+    r->possible = possible;
     return SYNTH_OK;
 }
 
@@ -221,7 +291,8 @@ static int redact_create(synth_ctx *ctx, void **instance)
                 json_object_get(replacements, DETECTORS[d].kind));
             rc = add_rule(st, ctx, DETECTORS[d].kind, DETECTORS[d].pattern,
                           token ? token : DETECTORS[d].token,
-                          DETECTORS[d].valid, "detectors", (int)i);
+                          DETECTORS[d].valid, DETECTORS[d].possible,
+                          "detectors", (int)i);
             break;
         }
     }
@@ -242,7 +313,8 @@ static int redact_create(synth_ctx *ctx, void **instance)
     json_array_foreach(patterns, i, v) {
         if (rc == SYNTH_OK)
             rc = add_rule(st, ctx, "pattern", json_string_value(v),
-                          redact_token, NULL, "redact_patterns", (int)i);
+                          redact_token, NULL, NULL, "redact_patterns",
+                          (int)i);
     }
     if (rc == SYNTH_OK && (match_limit < 1 || depth_limit < 1))
         rc = host->opt_error(ctx, match_limit < 1 ? "match_limit"
@@ -309,7 +381,11 @@ static void redact_string(const redact_state *st, pass *p, json_t *str)
     const char *s = json_string_value(str);
     size_t n = json_string_length(str);
     char *owned = NULL;
+    features f;
+    scan_features(s, n, &f);
     for (size_t i = 0; i < st->n; i++) {
+        if (st->rules[i].possible && !st->rules[i].possible(&f))
+            continue;
         synth_buf out = {NULL, 0, 0, 0};
         int rc = apply(&st->rules[i], st, p, s, n, &out);
         if (rc < 0) {
@@ -331,6 +407,7 @@ static void redact_string(const redact_state *st, pass *p, json_t *str)
             owned = out.s;
             s = owned;
             n = out.len;
+            scan_features(s, n, &f); /* a token may hold anything */
         }
     }
     if (owned) {

@@ -26,6 +26,11 @@ lines = [
  b'["' + b'x' * 9000 + b'\\n' + b'y' * 9000 + b'"]',
  b'{"' + b'k' * 5000 + b'\\t":"' + b'v\\"' * 3000 + b'"}',
  b'[1,2,3', b'{"a":[1,2,{"b":null}]', b'{"a":"b"', b'{"a":"b",',
+ # for the serialiser: escapes back out, control characters, reals, integers
+ b'["\\u0001\\u001f\\u007f\\b\\f\\n\\r\\t\\"\\\\/"]', b'{"k\\"ey":"v\\u00e9"}',
+ b'[1.5,-0.0,1e300,1e-300,0.1,100.0,3.0,123456789012345.6,2.5e-7]',
+ b'[0,-1,9223372036854775807,-9223372036854775808,42]',
+ b'{"a":[],"b":{},"c":[{}],"d":[[[]]]}',
 ]
 with open('edge.jsonl', 'wb') as f:
     for l in lines:

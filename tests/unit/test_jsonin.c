@@ -5,7 +5,8 @@
  * tests/jsonin/edge.jsonl, every line of the example log, and
  * seeded mutations of those lines (cut, bytes replaced, inserted,
  * deleted).  The reader (core_event_parse), which walks lines with it,
- * is held to the reader it replaced on the same inputs. */
+ * is held to the reader it replaced on the same inputs, and the writer's
+ * serialiser (jsonout.h) to json_dumps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 
 #include "alloc.h"
 #include "jsonin.h"
+#include "jsonout.h"
 #include "reader.h"
 #include "synth_plugin.h"
 #include "testutil.h"
@@ -215,11 +217,30 @@ static void each_line(const char *path,
     core_free(text);
 }
 
+/* The writer's serialiser must give json_dumps' text (compact, reals
+ * with 15 digits) for every value parsed. */
+static void same_text(const char *s, size_t n, unsigned no)
+{
+    json_t *v = json_loadb(s, n, 0, NULL);
+    if (v == NULL)
+        return;
+    char *want = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    core_strbuf got = {0};
+    core_json_append(&got, v);
+    if (strcmp(want, core_strbuf_str(&got)) != 0)
+        fail_msg("line %u: core_json_append gives %.200s\n json_dumps gives %.200s",
+                 no, core_strbuf_str(&got), want);
+    free(want);
+    core_strbuf_free(&got);
+    json_decref(v);
+}
+
 static void check_line(const char *s, size_t n, unsigned no, void *user)
 {
     char where[32];
     snprintf(where, sizeof where, "line %u", no);
     agree(s, n, where, user);
+    same_text(s, n, no);
 }
 
 static void test_edge_cases(void **state)

@@ -52,11 +52,29 @@ struct core_sessionizer {
     core_session_stats st;
 };
 
-/* ---- small JSON helpers ------------------------------------------- */
+/* ---- small JSON helpers -------------------------------------------
+ *
+ * Sessions are built with jansson's _nocheck setters: every key here is
+ * an ASCII literal and every string comes from a parsed line (checked as
+ * UTF-8 there) or from the host, so checking again cost a tenth of the
+ * session thread (perf, make bench).  json_pack checks both, so it is
+ * not used on the per-event path. */
+
+/* obj[key] = v (stolen); NULL for v sets null. */
+static void put(json_t *obj, const char *key, json_t *v)
+{
+    json_object_set_new_nocheck(obj, key, v ? v : json_null());
+}
+
+/* obj[key] = a new reference to v, or null. */
+static void put_ref(json_t *obj, const char *key, json_t *v)
+{
+    put(obj, key, v ? json_incref(v) : NULL);
+}
 
 static void set_ms(json_t *obj, const char *key, long long ms)
 {
-    json_object_set_new(obj, key, ms >= 0 ? json_integer(ms) : json_null());
+    put(obj, key, ms >= 0 ? json_integer(ms) : NULL);
 }
 
 static void span_update(json_t *obj, long long ts)
@@ -69,12 +87,6 @@ static void span_update(json_t *obj, long long ts)
         set_ms(obj, "start", ts);
     if (end < 0 || ts > end)
         set_ms(obj, "end", ts);
-}
-
-/* Set obj[key] to a new reference to v, or null when v is NULL. */
-static void set_or_null(json_t *obj, const char *key, json_t *v)
-{
-    json_object_set(obj, key, v ? v : json_null());
 }
 
 /* The raw text of a content field: strings as they are, anything else in
@@ -134,10 +146,13 @@ static open_session *session_open(core_sessionizer *z, const char *id,
         type = derived;
     }
     s->turns = json_array();
-    s->json = json_pack("{s:s, s:s, s:i, s:n, s:n, s:O}", "id", id, "type",
-                        type, "part", part, "start", "end", "turns",
-                        s->turns);
-    json_decref(s->turns); /* the session object holds it */
+    s->json = json_object();
+    put(s->json, "id", json_string_nocheck(id));
+    put(s->json, "type", json_string_nocheck(type));
+    put(s->json, "part", json_integer(part));
+    put(s->json, "start", NULL);
+    put(s->json, "end", NULL);
+    put(s->json, "turns", s->turns); /* the session object holds it */
     core_free(derived);
     core_map_put(z->open, id, s);
     lru_push(z, s);
@@ -160,13 +175,13 @@ static void session_finalize(core_sessionizer *z, open_session *s)
         (void)key;
         json_t *content = json_object_get(e->obj, "content");
         if (e->ref == CORE_REF_OUTPUT && !e->final && json_is_string(content))
-            json_object_set_new(e->obj, "text", core_text_of(content));
+            json_object_set_new_nocheck(e->obj, "text", core_text_of(content));
         if (e->ref == CORE_REF_ACTION_CALL) {
             if (!e->final && json_is_string(content) &&
                 json_is_null(json_object_get(e->obj, "arguments"))) {
                 json_t *args = core_parse_lenient(
                     json_string_value(content), json_string_length(content));
-                set_or_null(e->obj, "arguments", args);
+                put_ref(e->obj, "arguments", args);
                 json_decref(args);
             }
             if (!e->seen)
@@ -245,11 +260,16 @@ static open_session *turn_start(core_sessionizer *z, open_session *s,
         core_free(cid);
         core_free(type);
     }
-    json_t *turn = json_pack("{s:s?, s:n, s:n, s:i, s:n, s:[], s:[], s:[],"
-                             " s:[], s:[]}",
-                             "id", id, "start", "end", "steps", 0, "input",
-                             "thoughts", "actions", "outputs", "events",
-                             "other");
+    json_t *turn = json_object();
+    put(turn, "id", id ? json_string_nocheck(id) : NULL);
+    put(turn, "start", NULL);
+    put(turn, "end", NULL);
+    put(turn, "steps", json_integer(0));
+    put(turn, "input", NULL);
+    static const char *const lists[] = {"thoughts", "actions", "outputs",
+                                        "events", "other"};
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+        put(turn, lists[i], json_array());
     json_array_append_new(s->turns, turn);
     s->turn = turn;
     s->nturns++;
@@ -293,23 +313,35 @@ static session_elem *elem_upsert(core_sessionizer *z, open_session **s,
     }
     json_t *turn = current_turn(z, s);
     json_t *shape = make();
-    json_object_set_new(shape, "id", json_string(id));
-    json_object_set_new(shape, "seq", json_integer((*s)->seq++));
-    json_object_set_new(shape, "step", json_integer((*s)->step));
+    json_object_set_new_nocheck(shape, "id", json_string_nocheck(id));
+    json_object_set_new_nocheck(shape, "seq", json_integer((*s)->seq++));
+    json_object_set_new_nocheck(shape, "step", json_integer((*s)->step));
     json_array_append_new(json_object_get(turn, list), shape);
     return elem_add(*s, id, shape, ref);
 }
 
 static json_t *action_shape(void)
 {
-    return json_pack("{s:n, s:n, s:n, s:s, s:n, s:n, s:n, s:n, s:n}", "name",
-                     "content", "arguments", "status", "pending", "result",
-                     "error", "formatted", "timestamp", "result_timestamp");
+    json_t *a = json_object();
+    put(a, "name", NULL);
+    put(a, "content", NULL);
+    put(a, "arguments", NULL);
+    put(a, "status", json_string_nocheck("pending"));
+    put(a, "result", NULL);
+    put(a, "error", NULL);
+    put(a, "formatted", NULL);
+    put(a, "timestamp", NULL);
+    put(a, "result_timestamp", NULL);
+    return a;
 }
 
 static json_t *thought_shape(void)
 {
-    return json_pack("{s:s, s:n, s:b}", "text", "", "timestamp", "complete", 0);
+    json_t *t = json_object();
+    put(t, "text", json_string_nocheck(""));
+    put(t, "timestamp", NULL);
+    put(t, "complete", json_false());
+    return t;
 }
 
 static session_elem *action_upsert(core_sessionizer *z, open_session **s,
@@ -321,9 +353,15 @@ static session_elem *action_upsert(core_sessionizer *z, open_session **s,
 
 static json_t *output_shape(void)
 {
-    return json_pack("{s:n, s:s, s:n, s:n, s:s, s:n, s:n}", "name", "text",
-                     "", "content", "data", "status", "partial", "error",
-                     "timestamp");
+    json_t *o = json_object();
+    put(o, "name", NULL);
+    put(o, "text", json_string_nocheck(""));
+    put(o, "content", NULL);
+    put(o, "data", NULL);
+    put(o, "status", json_string_nocheck("partial"));
+    put(o, "error", NULL);
+    put(o, "timestamp", NULL);
+    return o;
 }
 
 static session_elem *output_upsert(core_sessionizer *z, open_session **s,
@@ -365,7 +403,7 @@ static void on_thought(core_sessionizer *z, open_session **s,
         return;
     account(*s, e, ev->bytes);
     json_t *text = core_text_of(ev->field[CORE_F_CONTENT]);
-    json_object_set_new(e->obj, "text", text ? text : json_string(""));
+    json_object_set_new_nocheck(e->obj, "text", text ? text : json_string_nocheck(""));
     set_ms(e->obj, "timestamp", ts);
     if (ev->done) {
         e->final = 1;
@@ -385,7 +423,7 @@ static void on_action_call(core_sessionizer *z, open_session **s,
     if (json_is_string(name))
         json_object_set(e->obj, "name", name);
     json_t *raw = raw_text(ev->field[CORE_F_CONTENT]);
-    set_or_null(e->obj, "content", raw);
+    put_ref(e->obj, "content", raw);
     set_ms(e->obj, "timestamp", ts);
     if (ev->done) {
         e->final = 1;
@@ -394,7 +432,7 @@ static void on_action_call(core_sessionizer *z, open_session **s,
                      : raw ? core_parse_lenient(json_string_value(raw),
                                                 json_string_length(raw))
                            : NULL;
-        set_or_null(e->obj, "arguments", args);
+        put_ref(e->obj, "arguments", args);
         json_decref(args);
     }
     json_decref(raw);
@@ -416,9 +454,9 @@ static void on_action_result(core_sessionizer *z, open_session **s,
     elem_add(*s, ev->id, call->obj, CORE_REF_ACTION_RESULT);
     json_t *obj = call->obj;
     if (json_is_null(json_object_get(obj, "name")))
-        set_or_null(obj, "name", ev->field[CORE_F_NAME]);
+        put_ref(obj, "name", ev->field[CORE_F_NAME]);
     json_t *data = ev->field[CORE_F_DATA];
-    set_or_null(obj, "result", data);
+    put_ref(obj, "result", data);
     set_ms(obj, "result_timestamp", ts);
     json_t *formatted = ev->field[CORE_F_FORMATTED];
     if (formatted)
@@ -426,9 +464,9 @@ static void on_action_result(core_sessionizer *z, open_session **s,
     json_t *err = json_object_get(data, "error");
     if (err != NULL && !json_is_null(err) && !json_is_false(err)) {
         json_object_set(obj, "error", err);
-        json_object_set_new(obj, "status", json_string("error"));
+        json_object_set_new_nocheck(obj, "status", json_string_nocheck("error"));
     } else if (json_is_null(json_object_get(obj, "error"))) {
-        json_object_set_new(obj, "status", json_string("ok"));
+        json_object_set_new_nocheck(obj, "status", json_string_nocheck("ok"));
     }
 }
 
@@ -444,25 +482,25 @@ static void on_output(core_sessionizer *z, open_session **s,
     if (json_is_string(name))
         json_object_set(obj, "name", name);
     json_t *raw = raw_text(ev->field[CORE_F_CONTENT]);
-    set_or_null(obj, "content", raw);
+    put_ref(obj, "content", raw);
     set_ms(obj, "timestamp", ts);
     if (ev->done) {
         /* The final version: its parsed data is the truth. */
         e->final = 1;
         json_t *data = ev->field[CORE_F_DATA];
-        set_or_null(obj, "data", data);
+        put_ref(obj, "data", data);
         json_t *text = core_text_of(data);
         if (text == NULL)
             text = core_text_of(raw);
-        json_object_set_new(obj, "text", text ? text : json_string(""));
+        json_object_set_new_nocheck(obj, "text", text ? text : json_string_nocheck(""));
         if (json_is_null(json_object_get(obj, "error")))
-            json_object_set_new(obj, "status", json_string("final"));
+            json_object_set_new_nocheck(obj, "status", json_string_nocheck("final"));
         /* the raw text is only needed to rebuild what a cut stream said */
         json_object_del(obj, "content");
     } else {
         /* Partials are text as streamed; session_finalize extracts the
          * text of one that never becomes final. */
-        set_or_null(obj, "text", raw);
+        put_ref(obj, "text", raw);
     }
     json_decref(raw);
 }
@@ -482,18 +520,18 @@ static void join_error(core_sessionizer *z, open_session **s, json_t *data)
     if (strcmp(tref, "action_call") == 0) {
         e = action_upsert(z, s, tid);
         if (e && json_is_null(json_object_get(e->obj, "name")))
-            set_or_null(e->obj, "name", json_object_get(target, "name"));
+            put_ref(e->obj, "name", json_object_get(target, "name"));
         if (e)
-            json_object_set_new(e->obj, "status", json_string("error"));
+            json_object_set_new_nocheck(e->obj, "status", json_string_nocheck("error"));
     } else if (strcmp(tref, "output") == 0) {
         e = output_upsert(z, s, tid);
         if (e && json_is_null(json_object_get(e->obj, "name"))) {
             json_t *n = json_object_get(target, "type");
-            set_or_null(e->obj, "name", n ? n : json_object_get(target,
+            put_ref(e->obj, "name", n ? n : json_object_get(target,
                                                                  "name"));
         }
         if (e)
-            json_object_set_new(e->obj, "status", json_string("rejected"));
+            json_object_set_new_nocheck(e->obj, "status", json_string_nocheck("rejected"));
     }
     if (e)
         json_object_set(e->obj, "error", err);
@@ -507,10 +545,12 @@ static void on_event(core_sessionizer *z, open_session **s,
     json_t *turn = current_turn(z, s);
     account(*s, NULL, ev->bytes);
     json_t *data = ev->field[CORE_F_DATA];
-    json_t *obj = json_pack("{s:s, s:I, s:I, s:O?, s:O?}", "id", ev->id,
-                            "seq", (json_int_t)(*s)->seq++, "step",
-                            (json_int_t)(*s)->step, "name",
-                            ev->field[CORE_F_NAME], "data", data);
+    json_t *obj = json_object();
+    put(obj, "id", json_string_nocheck(ev->id));
+    put(obj, "seq", json_integer((json_int_t)(*s)->seq++));
+    put(obj, "step", json_integer((json_int_t)(*s)->step));
+    put_ref(obj, "name", ev->field[CORE_F_NAME]);
+    put_ref(obj, "data", data);
     set_ms(obj, "timestamp", ts);
     json_array_append_new(json_object_get(turn, "events"), obj);
     elem_add(*s, ev->id, obj, CORE_REF_EVENT);
@@ -528,7 +568,7 @@ static void on_input(core_sessionizer *z, open_session **s,
         *s = turn_start(z, *s, (*s)->has_runs ? NULL : ev->id);
         turn = (*s)->turn;
     } else if (!(*s)->has_runs && json_is_null(json_object_get(turn, "id"))) {
-        json_object_set_new(turn, "id", json_string(ev->id));
+        json_object_set_new_nocheck(turn, "id", json_string_nocheck(ev->id));
     }
     account(*s, NULL, ev->bytes);
     json_t *content = ev->field[CORE_F_CONTENT];
@@ -536,12 +576,14 @@ static void on_input(core_sessionizer *z, open_session **s,
         content = ev->field[CORE_F_DATA];
     json_t *text = core_text_of(content);
     json_t *user = core_user_of(content);
-    json_t *input = json_pack("{s:s, s:O?, s:o?, s:o?, s:O?}", "id", ev->id,
-                              "type", ev->field[CORE_F_TYPE],
-                              "text", text, "user", user, "content",
-                              content);
+    json_t *input = json_object();
+    put(input, "id", json_string_nocheck(ev->id));
+    put_ref(input, "type", ev->field[CORE_F_TYPE]);
+    put(input, "text", text);
+    put(input, "user", user);
+    put_ref(input, "content", content);
     set_ms(input, "timestamp", ts);
-    json_object_set_new(turn, "input", input);
+    json_object_set_new_nocheck(turn, "input", input);
     elem_add(*s, ev->id, input, CORE_REF_INPUT);
 }
 
@@ -554,7 +596,7 @@ static void on_run(core_sessionizer *z, open_session **s,
     if (turn != NULL && json_is_null(json_object_get(turn, "id")) &&
         turn_is_input_only(turn)) {
         /* The input was logged before its run: the run adopts it. */
-        json_object_set_new(turn, "id", json_string(ev->id));
+        json_object_set_new_nocheck(turn, "id", json_string_nocheck(ev->id));
     } else {
         *s = turn_start(z, *s, ev->id);
         turn = (*s)->turn;
@@ -573,7 +615,7 @@ static void on_step(core_sessionizer *z, open_session **s,
     json_t *n = ev->field[CORE_F_STEP];
     json_int_t step = json_is_integer(n) ? json_integer_value(n) : steps + 1;
     if (step > steps)
-        json_object_set_new(turn, "steps", json_integer(step));
+        json_object_set_new_nocheck(turn, "steps", json_integer(step));
     (*s)->step = step;
 }
 

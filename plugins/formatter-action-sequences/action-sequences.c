@@ -69,13 +69,16 @@ static int as_session(void *instance, synth_ctx *ctx, json_t *session)
             json_array_append_new(actions, synth_action_record(a));
             json_array_append(ids, json_object_get(a, "id"));
         }
-        int rc = synth_emit_built(
-            host, ctx,
-            json_pack("{s:s, s:o, s:O?}", "situation", situation, "actions",
-                      actions, "outcome",
-                      output ? json_object_get(output, "text") : NULL),
-            json_pack("{s:O, s:o}", "turn", json_object_get(turn, "id"),
-                      "actions", ids));
+        json_t *record = json_object();
+        synth_set_ref(record, "situation",
+                      json_object_get(json_object_get(turn, "input"), "text"));
+        synth_set(record, "actions", actions);
+        synth_set_ref(record, "outcome",
+                      output ? json_object_get(output, "text") : NULL);
+        json_t *lineage = json_object();
+        synth_set_ref(lineage, "turn", json_object_get(turn, "id"));
+        synth_set(lineage, "actions", ids);
+        int rc = synth_emit_built(host, ctx, record, lineage);
         if (rc != SYNTH_OK)
             return rc;
     }

@@ -39,9 +39,11 @@ static void conv_destroy(void *instance)
     free(instance);
 }
 
-static json_t *message(const char *role, const char *content)
+/* {role, content}: the content shared with the session */
+static json_t *message(const char *role, json_t *content)
 {
-    return json_pack("{s:s, s:s}", "role", role, "content", content);
+    json_t *m = synth_set(json_object(), "role", json_string_nocheck(role));
+    return synth_set_ref(m, "content", content);
 }
 
 static int conv_session(void *instance, synth_ctx *ctx, json_t *session)
@@ -57,9 +59,12 @@ static int conv_session(void *instance, synth_ctx *ctx, json_t *session)
         json_t *output = synth_turn_final_output(turn);
         if (input == NULL || output == NULL)
             continue;
-        json_array_append_new(messages, message("user", input));
-        json_array_append_new(messages,
-                              message("assistant", synth_str(output, "text")));
+        json_array_append_new(
+            messages,
+            message("user", json_object_get(json_object_get(turn, "input"),
+                                            "text")));
+        json_array_append_new(
+            messages, message("assistant", json_object_get(output, "text")));
         json_array_append(turn_ids, json_object_get(turn, "id"));
         pairs++;
     }
@@ -73,9 +78,9 @@ static int conv_session(void *instance, synth_ctx *ctx, json_t *session)
              "Conversation with %zu user message%s and %zu assistant "
              "response%s",
              pairs, pairs == 1 ? "" : "s", pairs, pairs == 1 ? "" : "s");
-    json_t *record = json_pack("{s:o, s:s}", "messages", messages, "summary",
-                               summary);
-    json_t *lineage = json_pack("{s:o}", "turns", turn_ids);
+    json_t *record = synth_set(json_object(), "messages", messages);
+    synth_set(record, "summary", json_string_nocheck(summary));
+    json_t *lineage = synth_set(json_object(), "turns", turn_ids);
     return synth_emit_built(host, ctx, record, lineage);
 }
 

@@ -66,15 +66,15 @@ static void ep_destroy(void *instance)
 
 /* An episode being assembled from one or more turns. */
 typedef struct {
-    const char *observation;  /* borrowed */
+    json_t *observation;      /* borrowed: the first input's text */
     json_t *thoughts, *actions, *result; /* owned; result may be NULL */
     int success;
 } episode;
 
 static void episode_add_turn(const ep_state *st, episode *e, json_t *turn)
 {
-    if (e->observation == NULL)
-        e->observation = synth_turn_input_text(turn);
+    if (e->observation == NULL && synth_turn_input_text(turn) != NULL)
+        e->observation = json_object_get(json_object_get(turn, "input"), "text");
     size_t i;
     json_t *el;
     if (st->reasoning)
@@ -102,15 +102,18 @@ static int episode_emit(synth_ctx *ctx, episode *e, const char *id,
     json_t *duration = synth_duration(span); /* NULL: unknown */
     int rc = SYNTH_OK;
     if (e->observation != NULL)
-        rc = synth_emit_built(
-            host, ctx,
-            json_pack("{s:s, s:s, s:O, s:O, s:O?, s:b, s:o*}", "episodeId",
-                      id, "observation", e->observation, "thoughts",
-                      e->thoughts, "actions", e->actions, "result", e->result,
-                      "success", e->success && e->result != NULL, "duration",
-                      duration),
-            lineage);
-    else {
+    {
+        json_t *r = json_object();
+        synth_set(r, "episodeId", json_string(id));
+        synth_set_ref(r, "observation", e->observation);
+        synth_set_ref(r, "thoughts", e->thoughts);
+        synth_set_ref(r, "actions", e->actions);
+        synth_set_ref(r, "result", e->result);
+        synth_set(r, "success", json_boolean(e->success && e->result != NULL));
+        if (duration)
+            synth_set(r, "duration", duration);
+        rc = synth_emit_built(host, ctx, r, lineage);
+    } else {
         json_decref(duration);
         json_decref(lineage);
     }

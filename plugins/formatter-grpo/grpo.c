@@ -136,19 +136,21 @@ static double round3(double x)
 
 /* The score of one response (see the header comment). */
 static double score_response(const grpo_state *st, synth_ctx *ctx,
-                             const char *prompt, const char *context,
-                             const char *text, int success)
+                             json_t *prompt, json_t *context, json_t *text,
+                             int success)
 {
-    json_t *candidate = json_pack("{s:s, s:s, s:s, s:s}", "instruction",
-                                  prompt, "response", text, "system",
-                                  st->system, "context", context);
+    /* the candidate shares the group's and the session's strings */
+    json_t *candidate = json_object();
+    synth_set_ref(candidate, "instruction", prompt);
+    synth_set_ref(candidate, "response", text);
+    synth_set(candidate, "system", json_string(st->system));
+    synth_set_ref(candidate, "context", context);
     double s;
-    int rc = candidate ? host->score_as(ctx, st->scorer_format, candidate, &s)
-                       : SYNTH_ENOMEM;
+    int rc = host->score_as(ctx, st->scorer_format, candidate, &s);
     json_decref(candidate);
     if (rc != SYNTH_OK) {
         size_t chars = 0;
-        for (const char *p = text; *p; p++)
+        for (const char *p = json_string_value(text); *p; p++)
             chars += ((unsigned char)*p & 0xC0) != 0x80;
         s = (success ? 0.5 : 0.0) + 0.5 * (chars >= 400 ? 1.0 : chars / 400.0);
     } else if (!success) {
@@ -261,15 +263,19 @@ static int add_response(grpo_state *st, synth_ctx *ctx, json_t *session,
         json_object_set_new(st->pending, key, group);
     }
     json_t *list = json_object_get(group, "responses");
-    json_array_append_new(
-        list,
-        json_pack("{s:s, s:f, s:b, s:O, s:O?, s:I}", "text", text, "score",
-                  score_response(st, ctx, json_string_value(json_object_get(
-                                                  group, "prompt")),
-                                 context, text, success),
-                  "success", success, "outputId", json_object_get(output, "id"),
-                  "timestamp", json_object_get(output, "timestamp"), "n",
-                  (json_int_t)json_array_size(list)));
+    json_t *text_v = json_object_get(output, "text");
+    json_t *here = json_string(context); /* this session's, not the group's */
+    json_t *r = json_object();
+    synth_set_ref(r, "text", text_v);
+    synth_set(r, "score",
+              json_real(score_response(st, ctx, json_object_get(group, "prompt"),
+                                       here, text_v, success)));
+    json_decref(here);
+    synth_set(r, "success", json_boolean(success));
+    synth_set_ref(r, "outputId", json_object_get(output, "id"));
+    synth_set_ref(r, "timestamp", json_object_get(output, "timestamp"));
+    synth_set(r, "n", json_integer((json_int_t)json_array_size(list)));
+    json_array_append_new(list, r);
     json_array_append(json_object_get(group, "sessions"),
                       json_object_get(session, "id"));
     int rc = SYNTH_OK;

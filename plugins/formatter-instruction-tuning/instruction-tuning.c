@@ -62,14 +62,16 @@ static int it_session(void *instance, synth_ctx *ctx, json_t *session)
         json_t *output = synth_turn_final_output(turn);
         if (instruction == NULL || output == NULL)
             continue;
-        json_t *record = json_pack("{s:s, s:s, s:s, s:s}", "instruction",
-                                   instruction, "response",
-                                   synth_str(output, "text"), "system",
-                                   st->system, "context", context);
-        json_t *lineage = json_pack(
-            "{s:O, s:O, s:O}", "turn", json_object_get(turn, "id"),
-            "input", json_object_get(json_object_get(turn, "input"), "id"),
-            "output", json_object_get(output, "id"));
+        json_t *input = json_object_get(turn, "input");
+        json_t *record = json_object();
+        synth_set_ref(record, "instruction", json_object_get(input, "text"));
+        synth_set_ref(record, "response", json_object_get(output, "text"));
+        synth_set(record, "system", json_string(st->system));
+        synth_set(record, "context", json_string(context));
+        json_t *lineage = json_object();
+        synth_set_ref(lineage, "turn", json_object_get(turn, "id"));
+        synth_set_ref(lineage, "input", json_object_get(input, "id"));
+        synth_set_ref(lineage, "output", json_object_get(output, "id"));
         int rc = synth_emit_built(host, ctx, record, lineage);
         if (rc != SYNTH_OK)
             return rc;

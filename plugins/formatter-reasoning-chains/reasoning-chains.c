@@ -67,7 +67,7 @@ static json_t *result_text(const json_t *action)
         if (s) {
             snprintf(s, n, "Error: %s: %s", name ? name : "Error",
                      msg ? msg : t ? t : "");
-            r = json_string(s);
+            r = json_string_nocheck(s); /* made of valid UTF-8 */
         }
         free(s);
         free(t);
@@ -90,7 +90,7 @@ static json_t *call_text(const json_t *action)
     if (s) {
         snprintf(s, n, "%s(%s)", name ? name : "?",
                  a && strcmp(a, "null") != 0 ? a : "");
-        r = json_string(s);
+        r = json_string_nocheck(s); /* made of valid UTF-8 */
     }
     free(s);
     free(a);
@@ -116,16 +116,17 @@ static json_t *chain(const rc_state *st, const json_t *turn)
         json_int_t n = (json_int_t)json_array_size(steps) + 1;
         if (t && (a == NULL || seq_of(t) < seq_of(a))) {
             ti++;
-            if (!synth_blank(synth_str(t, "text")))
-                json_array_append_new(
-                    steps, json_pack("{s:I, s:O}", "step", n, "thought",
-                                     json_object_get(t, "text")));
+            if (!synth_blank(synth_str(t, "text"))) {
+                json_t *step = synth_set(json_object(), "step", json_integer(n));
+                synth_set_ref(step, "thought", json_object_get(t, "text"));
+                json_array_append_new(steps, step);
+            }
         } else {
             ai++;
-            json_array_append_new(steps,
-                                  json_pack("{s:I, s:o, s:o}", "step", n,
-                                            "action", call_text(a), "result",
-                                            result_text(a)));
+            json_t *step = synth_set(json_object(), "step", json_integer(n));
+            synth_set(step, "action", call_text(a));
+            synth_set(step, "result", result_text(a));
+            json_array_append_new(steps, step);
         }
     }
     return steps;
@@ -146,12 +147,15 @@ static int rc_session(void *instance, synth_ctx *ctx, json_t *session)
             json_decref(steps);
             continue;
         }
-        int rc = synth_emit_built(
-            host, ctx,
-            json_pack("{s:s, s:o, s:O}", "problem", problem, "reasoning",
-                      steps, "conclusion", json_object_get(output, "text")),
-            json_pack("{s:O, s:O}", "turn", json_object_get(turn, "id"),
-                      "output", json_object_get(output, "id")));
+        json_t *record = json_object();
+        synth_set_ref(record, "problem",
+                      json_object_get(json_object_get(turn, "input"), "text"));
+        synth_set(record, "reasoning", steps);
+        synth_set_ref(record, "conclusion", json_object_get(output, "text"));
+        json_t *lineage = json_object();
+        synth_set_ref(lineage, "turn", json_object_get(turn, "id"));
+        synth_set_ref(lineage, "output", json_object_get(output, "id"));
+        int rc = synth_emit_built(host, ctx, record, lineage);
         if (rc != SYNTH_OK)
             return rc;
     }

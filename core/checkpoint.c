@@ -253,6 +253,8 @@ int core_checkpoint_publish(const char *dir, core_writer *w, size_t n,
                             json_t *identity, core_strbuf *why)
 {
     json_t *files = json_array();
+    for (size_t i = 0; i < n; i++) /* every file on its way to disk at once */
+        core_writer_writeback(&w[i]); /* a failure shows again in finish */
     for (size_t i = 0; i < n; i++) {
         if (core_writer_finish(&w[i], why) != SYNTH_OK ||
             core_writer_choose(&w[i], why) != SYNTH_OK) {

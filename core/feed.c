@@ -89,6 +89,10 @@ void core_batch_apply(core_batch *b, core_sessionizer *z)
 
 static batch_item *batch_add(core_batch *b)
 {
+    /* a window's worth at once: growing by doubling copied the items
+     * and faulted in fresh pages for every window */
+    if (b->cap == 0)
+        core_grow((void **)&b->items, &b->cap, WINDOW_LINES, sizeof *b->items);
     core_grow((void **)&b->items, &b->cap, b->n + 1, sizeof *b->items);
     batch_item *it = &b->items[b->n++];
     memset(it, 0, sizeof *it);

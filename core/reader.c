@@ -38,6 +38,7 @@ static core_ref ref_from_name(const char *s)
  * keys buffer (which may move), its value owned. */
 typedef struct {
     size_t off, len;
+    int field;                /* field_of(key), -1 for others */
     json_t *value;
 } pending;
 
@@ -106,6 +107,34 @@ static void *grow_from(void *p, const void *small, size_t *cap, size_t need,
     return q;
 }
 
+/* The field a key names, or -1.  By length first: called for every
+ * member of every parsed line. */
+static int field_of(const char *k, size_t n)
+{
+#define IS(lit) (memcmp(k, lit, sizeof lit - 1) == 0)
+    switch (n) {
+    case 2: return IS("id") ? CORE_F_ID : -1;
+    case 3: return IS("ref") ? CORE_F_REF : -1;
+    case 4:
+        return IS("data")   ? CORE_F_DATA
+               : IS("name") ? CORE_F_NAME
+               : IS("type") ? CORE_F_TYPE
+               : IS("step") ? CORE_F_STEP
+               : IS("done") ? CORE_F_DONE
+                            : -1;
+    case 6: return IS("callId") ? CORE_F_CALL_ID : -1;
+    case 7: return IS("content") ? CORE_F_CONTENT : -1;
+    case 9:
+        return IS("timestamp")   ? CORE_F_TIMESTAMP
+               : IS("contextId") ? CORE_F_CONTEXT_ID
+               : IS("formatted") ? CORE_F_FORMATTED
+                                 : -1;
+    case 11: return IS("contextType") ? CORE_F_CONTEXT_TYPE : -1;
+    default: return -1;
+    }
+#undef IS
+}
+
 /* Append a member (value stolen). */
 static void push(gather *g, plist *l, const char *key, size_t klen,
                  json_t *value)
@@ -115,40 +144,18 @@ static void push(gather *g, plist *l, const char *key, size_t klen,
     pending *m = &l->v[l->n++];
     m->off = g->klen;
     m->len = klen;
+    m->field = field_of(key, klen);
     m->value = value;
     memcpy(g->keys + g->klen, key, klen);
     g->keys[g->klen + klen] = '\0';
     g->klen += klen + 1;
 }
 
-/* The field a key names, or -1. */
-static int field_of(const char *k, size_t n)
-{
-    static const struct {
-        const char *name;
-        size_t len;
-        core_field f;
-    } names[] = {
-        {"ref", 3, CORE_F_REF},          {"id", 2, CORE_F_ID},
-        {"contextId", 9, CORE_F_CONTEXT_ID},
-        {"contextType", 11, CORE_F_CONTEXT_TYPE},
-        {"done", 4, CORE_F_DONE},        {"content", 7, CORE_F_CONTENT},
-        {"data", 4, CORE_F_DATA},        {"name", 4, CORE_F_NAME},
-        {"callId", 6, CORE_F_CALL_ID},   {"formatted", 9, CORE_F_FORMATTED},
-        {"type", 4, CORE_F_TYPE},        {"step", 4, CORE_F_STEP},
-        {"timestamp", 9, CORE_F_TIMESTAMP},
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (names[i].len == n && memcmp(names[i].name, k, n) == 0)
-            return (int)names[i].f;
-    return -1;
-}
-
 /* The value of the last member of l named by field f, or NULL. */
-static json_t *find(const gather *g, const plist *l, core_field f)
+static json_t *find(const plist *l, core_field f)
 {
     for (size_t i = l->n; i-- > 0;)
-        if (field_of(g->keys + l->v[i].off, l->v[i].len) == (int)f)
+        if (l->v[i].field == (int)f)
             return l->v[i].value;
     return NULL;
 }
@@ -250,18 +257,18 @@ static int event_fail(core_strbuf *why, const char *msg)
 static int event_fill(core_event *ev, gather *g, int has_log, core_strbuf *why)
 {
     plist *log = has_log ? &g->log : &g->top;
-    json_t *cid = find(g, &g->top, CORE_F_CONTEXT_ID);
+    json_t *cid = find(&g->top, CORE_F_CONTEXT_ID);
     if (cid == NULL && has_log)
-        cid = find(g, log, CORE_F_CONTEXT_ID);
+        cid = find(log, CORE_F_CONTEXT_ID);
     if (!json_is_string(cid) || json_string_length(cid) == 0)
         return event_fail(why, "missing \"contextId\"");
-    json_t *ctype = find(g, &g->top, CORE_F_CONTEXT_TYPE);
+    json_t *ctype = find(&g->top, CORE_F_CONTEXT_TYPE);
     if (ctype == NULL && has_log)
-        ctype = find(g, log, CORE_F_CONTEXT_TYPE);
-    json_t *ref = find(g, log, CORE_F_REF);
+        ctype = find(log, CORE_F_CONTEXT_TYPE);
+    json_t *ref = find(log, CORE_F_REF);
     if (!json_is_string(ref))
         return event_fail(why, "missing \"ref\" in the log object");
-    json_t *id = find(g, log, CORE_F_ID);
+    json_t *id = find(log, CORE_F_ID);
     core_ref r = ref_from_name(json_string_value(ref));
     if (!json_is_string(id) && r != CORE_REF_STEP && r != CORE_REF_UNKNOWN) {
         core_strbuf_printf(why, "\"%s\" log without \"id\"",
@@ -269,11 +276,11 @@ static int event_fill(core_event *ev, gather *g, int has_log, core_strbuf *why)
         return SYNTH_EINVAL;
     }
     if (r == CORE_REF_ACTION_RESULT &&
-        !json_is_string(find(g, log, CORE_F_CALL_ID)))
+        !json_is_string(find(log, CORE_F_CALL_ID)))
         return event_fail(why, "missing \"callId\" in an action_result");
-    json_t *done = find(g, &g->top, CORE_F_DONE);
+    json_t *done = find(&g->top, CORE_F_DONE);
     if (done == NULL && has_log)
-        done = find(g, log, CORE_F_DONE);
+        done = find(log, CORE_F_DONE);
     ev->done = done == NULL ? 1 : json_is_true(done);
 
     /* the envelope's strings outlive its other members */
@@ -294,9 +301,8 @@ static int event_fill(core_event *ev, gather *g, int has_log, core_strbuf *why)
         m->value = log->v[i].value;
         memcpy(kp, g->keys + log->v[i].off, m->key_len + 1);
         kp += m->key_len + 1;
-        int f = field_of(m->key, m->key_len);
-        if (f >= 0)
-            ev->field[f] = m->value;
+        if (log->v[i].field >= 0)
+            ev->field[log->v[i].field] = m->value;
     }
     ev->nlog = log->n;
     log->n = 0; /* the values are ev's now */

@@ -29,6 +29,8 @@ typedef struct core_writer {
     int error;          /* errno of the first write failure, or 0 */
     int live;           /* writing the final file directly (realtime) */
     core_strbuf line;   /* owned: the line being written */
+    size_t unsynced[2]; /* bytes written since writeback was started:
+                           records, sidecar */
 } core_writer;
 
 /* Create the temporary file(s) for format in dir (created if missing).
@@ -59,6 +61,10 @@ int core_writer_put(core_writer *w, json_t *record, json_t *meta);
 /* Live output: push buffered lines to the file now.  Returns SYNTH_OK or
  * SYNTH_EIO. */
 int core_writer_flush(core_writer *w);
+/* Push buffered lines out and start writing them back to disk without
+ * waiting, so the syncs of core_writer_finish (one file after another)
+ * find the work done.  Returns SYNTH_OK or SYNTH_EIO. */
+int core_writer_writeback(core_writer *w);
 /* Flush, sync and publish under the final name (w->path); for live output
  * flush, sync and close.  Returns
  * SYNTH_OK, or SYNTH_EIO with the reason (the temporary files are then

@@ -324,64 +324,71 @@ static inline void synth_q_pii(synth_q *q, json_t *record)
 
 /* ---- exact duplicates ----------------------------------------------------------- */
 
-/* A bounded set of 64-bit record hashes, safe to share between threads.
- * It starts small and doubles as it fills, up to `limit` hashes; then it
- * stops growing (later duplicates of unseen records go unnoticed), so its
- * memory follows the records seen, up to 16 bytes x limit. */
+/* The hashes of the records seen lately, in constant memory, safe to
+ * share between threads.  Two tables of a fixed size: hashes go into the
+ * current one until it is half full; then it becomes the previous one
+ * (the one before is cleared and takes its place).  A record is a
+ * duplicate when its hash is in either, so the set remembers at least the
+ * last `limit` records (up to twice as many) in 32 bytes x limit, however
+ * long the run: memory must not grow with the input, and a set that grew
+ * with the records was also what made long runs slower (cache misses). */
 typedef struct synth_q_seen {
     pthread_mutex_t lock;
-    uint64_t *slots;  /* owned; 0 = empty */
-    size_t cap, n, limit;
+    uint64_t *cur, *old;  /* owned: cap slots each; 0 = empty */
+    size_t cap, n;        /* n: hashes in cur */
 } synth_q_seen;
 
 static inline int synth_q_seen_init(synth_q_seen *s, size_t limit)
 {
-    s->cap = 1024;
-    s->slots = calloc(s->cap, sizeof *s->slots);
+    s->cap = 16;
+    while (s->cap < 2 * limit)
+        s->cap *= 2;
+    /* calloc: pages are only touched as hashes land on them */
+    s->cur = calloc(s->cap, sizeof *s->cur);
+    s->old = calloc(s->cap, sizeof *s->old);
     s->n = 0;
-    s->limit = limit;
     pthread_mutex_init(&s->lock, NULL);
-    return s->slots ? 0 : -1;
+    return s->cur && s->old ? 0 : -1;
 }
 
 static inline void synth_q_seen_free(synth_q_seen *s)
 {
-    free(s->slots);
-    s->slots = NULL;
+    free(s->cur);
+    free(s->old);
+    s->cur = s->old = NULL;
     pthread_mutex_destroy(&s->lock);
 }
 
+/* A 64-bit hash of s[0..n), eight bytes at a time (never 0). */
 static inline uint64_t synth_q_hash(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
+    const uint64_t k = 0x9E3779B97F4A7C15ULL;
+    uint64_t h = 0x51afd7ed558ccdULL ^ (n * k), w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 32;
     }
+    w = 0;
+    memcpy(&w, s + i, n - i);
+    h = (h ^ w) * k;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
     return h ? h : 1;
 }
 
-/* Double the table (called with the lock held).  Returns 0, or -1 when
- * out of memory (the set then simply stops growing). */
-static inline int synth_q_seen_grow(synth_q_seen *s)
+/* Is h in table t (cap slots, linear probing)? *slot gets where it is or
+ * the empty slot where it would go. */
+static inline int synth_q_seen_find(const uint64_t *t, size_t cap, uint64_t h,
+                                    size_t *slot)
 {
-    size_t cap = s->cap * 2;
-    uint64_t *slots = calloc(cap, sizeof *slots);
-    if (slots == NULL)
-        return -1;
-    for (size_t i = 0; i < s->cap; i++) {
-        uint64_t h = s->slots[i];
-        if (h == 0)
-            continue;
-        size_t j = (size_t)h & (cap - 1);
-        while (slots[j] != 0)
-            j = (j + 1) & (cap - 1);
-        slots[j] = h;
-    }
-    free(s->slots);
-    s->slots = slots;
-    s->cap = cap;
-    return 0;
+    size_t mask = cap - 1, i = (size_t)h & mask;
+    while (t[i] != 0 && t[i] != h)
+        i = (i + 1) & mask;
+    *slot = i;
+    return t[i] == h;
 }
 
 /* A 64-bit hash of a JSON value, the same whatever the order of object
@@ -422,23 +429,26 @@ static inline uint64_t synth_q_hash_json(const json_t *v)
 }
 
 /* Returns 1 when the record (by its value, whatever its key order) was
- * seen before, 0 when it is new (and remembers it while there is room). */
+ * seen lately, 0 when it is new (and remembers it). */
 static inline int synth_q_seen_add(synth_q_seen *s, json_t *record)
 {
     uint64_t h = synth_q_hash_json(record);
     if (h == 0)
         h = 1;
-    int dup = 0;
+    size_t i;
     pthread_mutex_lock(&s->lock);
-    if (s->n * 2 >= s->cap && s->n < s->limit)
-        synth_q_seen_grow(s);
-    size_t mask = s->cap - 1, i = (size_t)h & mask;
-    while (s->slots[i] != 0 && s->slots[i] != h)
-        i = (i + 1) & mask;
-    if (s->slots[i] == h)
-        dup = 1;
-    else if (s->n * 2 < s->cap && s->n < s->limit) {
-        s->slots[i] = h;
+    int dup = synth_q_seen_find(s->cur, s->cap, h, &i) ||
+              synth_q_seen_find(s->old, s->cap, h, &(size_t){0});
+    if (!dup) {
+        if (s->n * 2 >= s->cap) { /* half full: a new generation */
+            uint64_t *t = s->old;
+            s->old = s->cur;
+            s->cur = t;
+            memset(s->cur, 0, s->cap * sizeof *s->cur);
+            s->n = 0;
+            synth_q_seen_find(s->cur, s->cap, h, &i);
+        }
+        s->cur[i] = h;
         s->n++;
     }
     pthread_mutex_unlock(&s->lock);
@@ -464,8 +474,9 @@ static inline void synth_q_duplicate(synth_q *q, synth_q_seen *seen,
 #define SYNTH_Q_OPTIONS                                                    \
     {"min_chars", SYNTH_OPT_INT, 0, "20",                                  \
      "answers shorter than this get short_<field>"},                      \
-    {"dedup_capacity", SYNTH_OPT_INT, 0, "1000000",                        \
-     "records remembered for duplicate detection (up to 16 bytes each)"}
+    {"dedup_capacity", SYNTH_OPT_INT, 0, "32768",                          \
+     "duplicates are found among at least this many latest records "      \
+     "(32 bytes each, allocated once)"}
 
 typedef struct synth_q_base {
     synth_q_seen seen;    /* owned */

@@ -10,7 +10,7 @@ static void strbuf_reserve(core_strbuf *b, size_t extra)
     core_grow((void **)&b->data, &b->cap, b->len + extra + 1, 1);
 }
 
-void core_strbuf_append(core_strbuf *b, const char *s, size_t len)
+void core_strbuf_append_grow(core_strbuf *b, const char *s, size_t len)
 {
     strbuf_reserve(b, len);
     memcpy(b->data + b->len, s, len);

@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 typedef struct core_strbuf {
     char *data;   /* owned; NULL while empty and never grown */
@@ -17,8 +18,21 @@ typedef struct core_strbuf {
     size_t cap;   /* bytes allocated */
 } core_strbuf;
 
-/* Append bytes / a C string / printf output.  Never fail (abort on OOM). */
-void core_strbuf_append(core_strbuf *b, const char *s, size_t len);
+/* Append bytes / a C string / printf output.  Never fail (abort on OOM).
+ * core_strbuf_append is inline when there is room: the JSON writer calls
+ * it for every token. */
+void core_strbuf_append_grow(core_strbuf *b, const char *s, size_t len);
+static inline void core_strbuf_append(core_strbuf *b, const char *s,
+                                      size_t len)
+{
+    if (b->len + len < b->cap) {
+        memcpy(b->data + b->len, s, len);
+        b->len += len;
+        b->data[b->len] = '\0';
+    } else {
+        core_strbuf_append_grow(b, s, len);
+    }
+}
 void core_strbuf_puts(core_strbuf *b, const char *s);
 void core_strbuf_printf(core_strbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

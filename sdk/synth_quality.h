@@ -256,12 +256,17 @@ static inline int synth_q_email_domain(const char *s, size_t i, size_t n)
     return 0;
 }
 
-/* Does s[0..n) hold what SYNTH_Q_PII_PATTERN matches? */
+/* Does s[0..n) hold what SYNTH_Q_PII_PATTERN matches?  Every match holds
+ * a digit, an '@', the '-' of "sk-", the '_' of "gh?_" or the 'K' of
+ * "AKIA": the scan stops only at those (rare in prose) and looks around. */
 static inline int synth_q_pii_text(const char *s, size_t n)
 {
     static const size_t phone[] = {3, 4}, card[] = {4, 4, 4, 4};
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
+        if (!synth_q_is_digit(c) && c != '@' && c != '-' && c != '_' &&
+            c != 'K')
+            continue;
         if (synth_q_is_digit(c)) {
             /* a match starts at the last 3 (phone) or 4 (card) digits of
              * a run: earlier ones are followed by a digit, not a separator */
@@ -282,18 +287,19 @@ static inline int synth_q_pii_text(const char *s, size_t n)
                 (synth_q_is_alnum(s[i - 1]) || strchr("._%+-", s[i - 1])) &&
                 s[i - 1] != '\0' && synth_q_email_domain(s, i + 1, n))
                 return 1;
-        } else if (c == 's') {
-            if (i + 3 <= n && s[i + 1] == 'k' && s[i + 2] == '-' &&
-                synth_q_run(s, i + 3, n, synth_q_key_char, 16) == 16)
+        } else if (c == '-') { /* sk- */
+            if (i >= 2 && s[i - 2] == 's' && s[i - 1] == 'k' &&
+                synth_q_run(s, i + 1, n, synth_q_key_char, 16) == 16)
                 return 1;
-        } else if (c == 'A') {
-            if (i + 4 <= n && memcmp(s + i, "AKIA", 4) == 0 &&
-                synth_q_run(s, i + 4, n, synth_q_upper_digit, 16) == 16)
+        } else if (c == '_') { /* gh[pousr]_ */
+            if (i >= 3 && s[i - 3] == 'g' && s[i - 2] == 'h' &&
+                s[i - 1] != '\0' && strchr("pousr", s[i - 1]) &&
+                synth_q_run(s, i + 1, n, synth_q_is_alnum, 30) == 30)
                 return 1;
-        } else if (c == 'g') {
-            if (i + 4 <= n && s[i + 1] == 'h' && s[i + 2] != '\0' &&
-                strchr("pousr", s[i + 2]) && s[i + 3] == '_' &&
-                synth_q_run(s, i + 4, n, synth_q_is_alnum, 30) == 30)
+        } else { /* the K of AKIA */
+            if (i >= 1 && i + 2 < n && s[i - 1] == 'A' && s[i + 1] == 'I' &&
+                s[i + 2] == 'A' &&
+                synth_q_run(s, i + 3, n, synth_q_upper_digit, 16) == 16)
                 return 1;
         }
     }

@@ -280,13 +280,13 @@ static char *replace_names(const char *s, json_t *order, json_t *names,
     json_array_foreach(order, i, name) {
         const char *src = cur ? cur : s;
         const char *from = json_string_value(name);
-        size_t fl = json_string_length(name);
-        const char *to = json_string_value(json_object_get(names, from));
-        size_t tl = strlen(to), count = 0;
+        size_t fl = json_string_length(name), count = 0;
         for (const char *p = strstr(src, from); p; p = strstr(p + 1, from))
             count++;
-        if (count == 0)
+        if (count == 0) /* nearly always: look the pseudonym up only now */
             continue;
+        const char *to = json_string_value(json_object_get(names, from));
+        size_t tl = strlen(to);
         char *out = malloc(strlen(src) + count * tl + 1), *o = out;
         if (out == NULL)
             return cur; /* keep what was replaced so far */

@@ -502,6 +502,11 @@ json_t *core_json_value(parser *ps, int depth)
     return ps->failed ? NULL : value(ps, depth);
 }
 
+int core_json_string(parser *ps, const char **s, size_t *n)
+{
+    return ps->failed ? -1 : string(ps, s, n);
+}
+
 int core_json_end(parser *ps)
 {
     if (ps->failed)

@@ -84,6 +84,10 @@ int core_json_member(core_json_parser *ps, const char **key, size_t *klen);
 /* Parse the value at the cursor, nested depth deep (the top level is 1).
  * Returns a new reference, or NULL (error set). */
 json_t *core_json_value(core_json_parser *ps, int depth);
+/* The string value at the cursor (a '"', checked with core_json_peek),
+ * decoded into *s, *n (valid until the next string is read), without
+ * making a jansson value.  Returns 0, or -1 (error set). */
+int core_json_string(core_json_parser *ps, const char **s, size_t *n);
 /* Nothing but space left?  Returns 0, or -1 (error set). */
 int core_json_end(core_json_parser *ps);
 /* Release the walk's memory (not the values it returned). */

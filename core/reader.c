@@ -39,7 +39,9 @@ static core_ref ref_from_name(const char *s)
 typedef struct {
     size_t off, len;
     int field;                /* field_of(key), -1 for others */
-    json_t *value;
+    json_t *value;            /* NULL when str is set */
+    int str;                  /* a string kept as bytes: keys + soff */
+    size_t soff, slen;
 } pending;
 
 typedef struct {
@@ -146,18 +148,72 @@ static void push(gather *g, plist *l, const char *key, size_t klen,
     m->len = klen;
     m->field = field_of(key, klen);
     m->value = value;
+    m->str = 0;
     memcpy(g->keys + g->klen, key, klen);
     g->keys[g->klen + klen] = '\0';
     g->klen += klen + 1;
 }
 
-/* The value of the last member of l named by field f, or NULL. */
-static json_t *find(const plist *l, core_field f)
+/* The last member of l named by field f, or NULL. */
+static const pending *find(const plist *l, core_field f)
 {
     for (size_t i = l->n; i-- > 0;)
         if (l->v[i].field == (int)f)
-            return l->v[i].value;
+            return &l->v[i];
     return NULL;
+}
+
+/* A member's string value (borrowed), or NULL when it is absent or not a
+ * string. */
+static const char *str_of(const gather *g, const pending *m)
+{
+    if (m == NULL)
+        return NULL;
+    return m->str ? g->keys + m->soff : json_string_value(m->value);
+}
+
+static size_t str_len(const pending *m)
+{
+    return m->str ? m->slen : json_string_length(m->value);
+}
+
+/* Does the reader read this field as a C string (no jansson value)? */
+static int scalar_string(int f)
+{
+    return f == CORE_F_REF || f == CORE_F_ID || f == CORE_F_CONTEXT_ID ||
+           f == CORE_F_CONTEXT_TYPE;
+}
+
+/* Read one member (its key at k, kn; the ':' read) into l, the value
+ * nested depth deep.  Returns 0 or -1 (error in ps). */
+static int take(core_json_parser *ps, gather *g, plist *l, const char *k,
+                size_t kn, int depth)
+{
+    size_t at = g->klen;
+    /* copy the key first: reading the value may reuse its buffer */
+    push(g, l, k, kn, NULL);
+    pending *m = &l->v[l->n - 1];
+    if (scalar_string(m->field) && core_json_peek(ps) == '"') {
+        const char *sv;
+        size_t sn;
+        if (core_json_string(ps, &sv, &sn) == 0) {
+            g->keys = grow_from(g->keys, g->ksmall, &g->kcap,
+                                g->klen + sn + 1, 1);
+            m = &l->v[l->n - 1];
+            memcpy(g->keys + g->klen, sv, sn);
+            g->keys[g->klen + sn] = '\0';
+            m->str = 1;
+            m->soff = g->klen;
+            m->slen = sn;
+            g->klen += sn + 1;
+            return 0;
+        }
+    } else if ((m->value = core_json_value(ps, depth)) != NULL) {
+        return 0;
+    }
+    l->n--;
+    g->klen = at;
+    return -1;
 }
 
 /* Walk the members of the object at the cursor into l, their values
@@ -169,18 +225,9 @@ static int walk(core_json_parser *ps, gather *g, plist *l, int depth)
     int r;
     if (core_json_open(ps) != 0)
         return -1;
-    while ((r = core_json_member(ps, &k, &kn)) == 1) {
-        size_t at = g->klen;
-        /* copy the key first: reading the value may reuse its buffer */
-        push(g, l, k, kn, NULL);
-        json_t *v = core_json_value(ps, depth);
-        if (v == NULL) {
-            l->n--;
-            g->klen = at;
+    while ((r = core_json_member(ps, &k, &kn)) == 1)
+        if (take(ps, g, l, k, kn, depth) != 0)
             return -1;
-        }
-        l->v[l->n - 1].value = v;
-    }
     return r;
 }
 
@@ -227,15 +274,8 @@ static int walk_line(const char *line, size_t len, gather *g,
                 }
                 continue;
             }
-            size_t at = g->klen;
-            push(g, &g->top, k, kn, NULL);
-            json_t *v = core_json_value(&ps, 2);
-            if (v == NULL) {
-                g->top.n--;
-                g->klen = at;
+            if (take(&ps, g, &g->top, k, kn, 2) != 0)
                 break;
-            }
-            g->top.v[g->top.n - 1].value = v;
         }
         rc = r == 0 ? core_json_end(&ps) : -1;
     } else {
@@ -257,60 +297,84 @@ static int event_fail(core_strbuf *why, const char *msg)
 static int event_fill(core_event *ev, gather *g, int has_log, core_strbuf *why)
 {
     plist *log = has_log ? &g->log : &g->top;
-    json_t *cid = find(&g->top, CORE_F_CONTEXT_ID);
+    const pending *cid = find(&g->top, CORE_F_CONTEXT_ID);
     if (cid == NULL && has_log)
         cid = find(log, CORE_F_CONTEXT_ID);
-    if (!json_is_string(cid) || json_string_length(cid) == 0)
+    if (str_of(g, cid) == NULL || str_len(cid) == 0)
         return event_fail(why, "missing \"contextId\"");
-    json_t *ctype = find(&g->top, CORE_F_CONTEXT_TYPE);
+    const pending *ctype = find(&g->top, CORE_F_CONTEXT_TYPE);
     if (ctype == NULL && has_log)
         ctype = find(log, CORE_F_CONTEXT_TYPE);
-    json_t *ref = find(log, CORE_F_REF);
-    if (!json_is_string(ref))
+    if (str_of(g, ctype) == NULL)
+        ctype = NULL;
+    const char *ref = str_of(g, find(log, CORE_F_REF));
+    if (ref == NULL)
         return event_fail(why, "missing \"ref\" in the log object");
-    json_t *id = find(log, CORE_F_ID);
-    core_ref r = ref_from_name(json_string_value(ref));
-    if (!json_is_string(id) && r != CORE_REF_STEP && r != CORE_REF_UNKNOWN) {
-        core_strbuf_printf(why, "\"%s\" log without \"id\"",
-                           json_string_value(ref));
+    const char *id = str_of(g, find(log, CORE_F_ID));
+    core_ref r = ref_from_name(ref);
+    if (id == NULL && r != CORE_REF_STEP && r != CORE_REF_UNKNOWN) {
+        core_strbuf_printf(why, "\"%s\" log without \"id\"", ref);
         return SYNTH_EINVAL;
     }
     if (r == CORE_REF_ACTION_RESULT &&
-        !json_is_string(find(log, CORE_F_CALL_ID)))
+        str_of(g, find(log, CORE_F_CALL_ID)) == NULL)
         return event_fail(why, "missing \"callId\" in an action_result");
-    json_t *done = find(&g->top, CORE_F_DONE);
+    const pending *done = find(&g->top, CORE_F_DONE);
     if (done == NULL && has_log)
         done = find(log, CORE_F_DONE);
-    ev->done = done == NULL ? 1 : json_is_true(done);
+    ev->done = done == NULL ? 1 : json_is_true(done->value);
 
-    /* the envelope's strings outlive its other members */
-    if (has_log) {
-        ev->outer[0] = json_incref(cid);
-        ev->outer[1] = json_is_string(ctype) ? json_incref(ctype) : NULL;
-    }
-    /* the log's members move into one block: members, then keys */
-    size_t keys = 0;
+    /* One block: the log's members, then their keys and strings, then
+     * the envelope's context strings (its other members are dropped). */
+    size_t bytes = 0;
     for (size_t i = 0; i < log->n; i++)
-        keys += log->v[i].len + 1;
-    ev->log = core_malloc(log->n * sizeof *ev->log + keys + 1);
+        bytes += log->v[i].len + 1 + (log->v[i].str ? log->v[i].slen + 1 : 0);
+    int cid_out = has_log && cid == find(&g->top, CORE_F_CONTEXT_ID);
+    int ctype_out = has_log && ctype && ctype == find(&g->top, CORE_F_CONTEXT_TYPE);
+    bytes += (cid_out ? str_len(cid) + 1 : 0) +
+             (ctype_out ? str_len(ctype) + 1 : 0);
+    ev->log = core_malloc(log->n * sizeof *ev->log + bytes + 1);
     char *kp = (char *)(ev->log + log->n);
     for (size_t i = 0; i < log->n; i++) {
+        const pending *p = &log->v[i];
         core_member *m = &ev->log[i];
         m->key = kp;
-        m->key_len = log->v[i].len;
-        m->value = log->v[i].value;
-        memcpy(kp, g->keys + log->v[i].off, m->key_len + 1);
-        kp += m->key_len + 1;
-        if (log->v[i].field >= 0)
-            ev->field[log->v[i].field] = m->value;
+        m->key_len = p->len;
+        memcpy(kp, g->keys + p->off, p->len + 1);
+        kp += p->len + 1;
+        m->value = p->value;
+        m->str = NULL;
+        m->str_len = 0;
+        if (p->str) {
+            m->str = kp;
+            m->str_len = p->slen;
+            memcpy(kp, g->keys + p->soff, p->slen + 1);
+            kp += p->slen + 1;
+        }
+        if (p->field >= 0 && p->value)
+            ev->field[p->field] = p->value;
+        /* the reader's own strings, where the sessionizer reads them */
+        if (p == cid)
+            ev->context_id = m->str;
+        if (p == ctype)
+            ev->context_type = m->str;
+        if (p->field == CORE_F_REF)
+            ev->ref_name = m->str;
+        if (p->field == CORE_F_ID)
+            ev->id = m->str;
+    }
+    if (cid_out) {
+        memcpy(kp, str_of(g, cid), str_len(cid) + 1);
+        ev->context_id = kp;
+        kp += str_len(cid) + 1;
+    }
+    if (ctype_out) {
+        memcpy(kp, str_of(g, ctype), str_len(ctype) + 1);
+        ev->context_type = kp;
     }
     ev->nlog = log->n;
     log->n = 0; /* the values are ev's now */
-    ev->context_id = json_string_value(cid);
-    ev->context_type = json_is_string(ctype) ? json_string_value(ctype) : NULL;
-    ev->ref_name = json_string_value(ref);
     ev->ref = r;
-    ev->id = json_is_string(id) ? json_string_value(id) : NULL;
     return SYNTH_OK;
 }
 
@@ -369,9 +433,13 @@ int core_event_parse(const char *line, size_t len, core_event *ev,
 json_t *core_event_log(const core_event *ev)
 {
     json_t *log = json_object();
-    for (size_t i = 0; i < ev->nlog; i++)
-        json_object_setn_nocheck(log, ev->log[i].key, ev->log[i].key_len,
-                                 ev->log[i].value);
+    for (size_t i = 0; i < ev->nlog; i++) {
+        const core_member *m = &ev->log[i];
+        json_object_setn_new_nocheck(
+            log, m->key, m->key_len,
+            m->value ? json_incref(m->value)
+                     : json_stringn_nocheck(m->str, m->str_len));
+    }
     return log;
 }
 
@@ -382,7 +450,5 @@ void core_event_clear(core_event *ev)
     for (size_t i = 0; i < ev->nlog; i++)
         json_decref(ev->log[i].value);
     core_free(ev->log);
-    json_decref(ev->outer[0]);
-    json_decref(ev->outer[1]);
     memset(ev, 0, sizeof *ev);
 }

@@ -50,11 +50,16 @@ typedef enum {
     CORE_F_COUNT
 } core_field;
 
-/* One member of the log object: key (NUL-terminated) and value. */
+/* One member of the log object: key (NUL-terminated) and value.  The
+ * strings the reader itself reads (ref, id, contextId, contextType) are
+ * kept as bytes, not as jansson values: value is then NULL and str holds
+ * them (NUL-terminated). */
 typedef struct core_member {
     const char *key;
     size_t key_len;
     json_t *value;
+    const char *str;
+    size_t str_len;
 } core_member;
 
 /* A parsed line.  The log object is kept as its members, not as a
@@ -64,13 +69,13 @@ typedef struct core_member {
 typedef struct core_event {
     core_member *log;         /* owned: the log object's members in line
                                  order, values owned; the block also holds
-                                 the keys */
+                                 the keys and strings */
     size_t nlog;
     json_t *field[CORE_F_COUNT]; /* borrowed from log: the member of that
-                                    name (the last when repeated), or NULL */
-    json_t *outer[2];         /* owned: the envelope's contextId and
-                                 contextType, when it has them */
-    const char *context_id;   /* borrowed (outer or log); never NULL */
+                                    name (the last when repeated), or NULL;
+                                    never set for ref, id, contextId and
+                                    contextType (see core_member) */
+    const char *context_id;   /* borrowed (from the block); never NULL */
     const char *context_type; /* borrowed, or NULL if absent */
     const char *ref_name;     /* borrowed: the raw ref */
     core_ref ref;

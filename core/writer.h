@@ -31,6 +31,8 @@ typedef struct core_writer {
     core_strbuf line;   /* owned: the line being written */
     size_t unsynced[2]; /* bytes written since writeback was started:
                            records, sidecar */
+    core_strbuf pending[2]; /* owned, live: whole lines not written yet
+                               (records, sidecar); core_writer_flush */
 } core_writer;
 
 /* Create the temporary file(s) for format in dir (created if missing).
@@ -39,9 +41,10 @@ int core_writer_open(core_writer *w, const char *dir, const char *format,
                      const char *stamp, int sidecar, long long batch,
                      core_strbuf *why);
 /* Live output (realtime mode): create the final file <dir>/<format>-
- * <stamp>.jsonl (never over an existing one) and append each record to it
- * with a single write, so a reader sees whole lines as soon as they are
- * written.  Returns SYNTH_OK, or SYNTH_EIO with the reason. */
+ * <stamp>.jsonl (never over an existing one) and append records to it in
+ * writes of whole lines (at every core_writer_flush, i.e. every poll, or
+ * every 64 KB), so a reader never sees half a line.  Returns SYNTH_OK, or
+ * SYNTH_EIO with the reason. */
 int core_writer_open_live(core_writer *w, const char *dir, const char *format,
                           const char *stamp, int sidecar, core_strbuf *why);
 /* Live output after a crash: append to the existing file at path again,
@@ -58,7 +61,8 @@ int core_writer_sync(core_writer *w, unsigned long long *size,
 /* Append record (borrowed) as one line, and meta (borrowed, may be NULL)
  * to the sidecar.  Returns SYNTH_OK or SYNTH_EIO (also remembered). */
 int core_writer_put(core_writer *w, json_t *record, json_t *meta);
-/* Live output: push buffered lines to the file now.  Returns SYNTH_OK or
+/* Push buffered lines to the file now (live output gathers whole lines
+ * and writes them here, or every 64 KB).  Returns SYNTH_OK or
  * SYNTH_EIO. */
 int core_writer_flush(core_writer *w);
 /* Push buffered lines out and start writing them back to disk without

@@ -268,25 +268,41 @@ static int whole_word(const char *s, const char *at, size_t n)
            (!word_char(at[n]) || !word_char(at[n - 1]));
 }
 
-/* Replace every whole-word occurrence of the known names in s, longest
- * first so a name inside a longer one is not split.  Returns a new string
- * (malloc'd) or NULL when nothing changed. */
-static char *replace_names(const char *s, json_t *order, json_t *names,
+/* The names of a session and their pseudonyms, longest first (borrowed
+ * from the names object), walked for every string of the session. */
+typedef struct {
+    const char *from, *to;
+    size_t fl, tl;
+} name_pair;
+
+typedef struct {
+    name_pair *v;         /* owned */
+    size_t n, shortest;
+} name_set;
+
+static int by_length_desc(const void *a, const void *b)
+{
+    size_t la = ((const name_pair *)a)->fl, lb = ((const name_pair *)b)->fl;
+    return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+/* Replace every whole-word occurrence of the known names in s[0..len),
+ * longest first so a name inside a longer one is not split.  Returns a new
+ * string (malloc'd) or NULL when nothing changed. */
+static char *replace_names(const char *s, size_t len, const name_set *set,
                            long long *mentions)
 {
+    if (len < set->shortest) /* most strings of a session hold no name */
+        return NULL;
     char *cur = NULL;
-    size_t i;
-    json_t *name;
-    json_array_foreach(order, i, name) {
+    for (size_t i = 0; i < set->n; i++) {
         const char *src = cur ? cur : s;
-        const char *from = json_string_value(name);
-        size_t fl = json_string_length(name), count = 0;
+        const char *from = set->v[i].from, *to = set->v[i].to;
+        size_t fl = set->v[i].fl, tl = set->v[i].tl, count = 0;
         for (const char *p = strstr(src, from); p; p = strstr(p + 1, from))
             count++;
-        if (count == 0) /* nearly always: look the pseudonym up only now */
+        if (count == 0)
             continue;
-        const char *to = json_string_value(json_object_get(names, from));
-        size_t tl = strlen(to);
         char *out = malloc(strlen(src) + count * tl + 1), *o = out;
         if (out == NULL)
             return cur; /* keep what was replaced so far */
@@ -317,23 +333,24 @@ static char *replace_names(const char *s, json_t *order, json_t *names,
     return cur;
 }
 
-static void replace_in(json_t *v, json_t *order, json_t *names,
-                       long long *mentions, int skip_ids)
+static void replace_in(json_t *v, const name_set *set, long long *mentions,
+                       int skip_ids)
 {
     size_t i;
     const char *k;
     json_t *x;
     if (json_is_string(v)) {
-        char *r = replace_names(json_string_value(v), order, names, mentions);
+        char *r = replace_names(json_string_value(v), json_string_length(v),
+                                set, mentions);
         if (r)
-            json_string_set(v, r);
+            json_string_set_nocheck(v, r); /* valid pieces, valid text */
         free(r);
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, x) replace_in(x, order, names, mentions, skip_ids);
+        json_array_foreach(v, i, x) replace_in(x, set, mentions, skip_ids);
     } else if (json_is_object(v)) {
         json_object_foreach(v, k, x) {
             if (!(skip_ids && strcmp(k, "id") == 0))
-                replace_in(x, order, names, mentions, skip_ids);
+                replace_in(x, set, mentions, skip_ids);
         }
     }
 }
@@ -370,12 +387,6 @@ static void collect_pattern_users(const anon_state *st, json_t *names,
     }
 }
 
-static int by_length_desc(const void *a, const void *b)
-{
-    size_t la = json_string_length(*(json_t *const *)a);
-    size_t lb = json_string_length(*(json_t *const *)b);
-    return la < lb ? 1 : la > lb ? -1 : 0;
-}
 
 static int context_type_selected(const anon_state *st, const char *type)
 {
@@ -427,22 +438,29 @@ static int anon_session(void *instance, synth_ctx *ctx, json_t *session)
         pcre2_match_data_free(md);
     }
     /* 2. replace every occurrence, longest names first */
-    json_t *order = json_array();
+    name_set set = {malloc((json_object_size(names) + 1) * sizeof *set.v), 0,
+                    (size_t)-1};
+    if (set.v == NULL) {
+        json_decref(names);
+        free(new_id);
+        return host->error(ctx, SYNTH_ENOMEM, "out of memory");
+    }
     const char *k;
     json_t *v;
-    json_object_foreach(names, k, v) json_array_append_new(order, json_string(k));
-    size_t n = json_array_size(order);
-    json_t **sorted = malloc((n + 1) * sizeof *sorted);
-    for (i = 0; sorted && i < n; i++)
-        sorted[i] = json_array_get(order, i);
-    if (sorted && n > 1)
-        qsort(sorted, n, sizeof *sorted, by_length_desc);
-    json_t *ordered = json_array();
-    for (i = 0; sorted && i < n; i++)
-        json_array_append(ordered, sorted[i]);
-    free(sorted);
+    json_object_foreach(names, k, v) {
+        name_pair *np = &set.v[set.n++];
+        np->from = k;
+        np->fl = strlen(k);
+        np->to = json_string_value(v);
+        np->tl = json_string_length(v);
+        if (np->fl < set.shortest)
+            set.shortest = np->fl;
+    }
+    if (set.n > 1)
+        qsort(set.v, set.n, sizeof *set.v, by_length_desc);
     long long mentions = 0;
-    replace_in(session, ordered, names, &mentions, 1);
+    replace_in(session, &set, &mentions, 1);
+    free(set.v);
     if (new_id)
         json_object_set_new(session, "id", json_string(new_id));
     host->count(ctx, "pseudonymized.users", (long long)json_object_size(names));
@@ -457,8 +475,6 @@ static int anon_session(void *instance, synth_ctx *ctx, json_t *session)
                                          tally, "user")) +
                                      mentions + (new_id != NULL)));
     free(new_id);
-    json_decref(ordered);
-    json_decref(order);
     json_decref(names);
     return SYNTH_OK;
 }

@@ -75,43 +75,62 @@ typedef struct {
     int at, plus, scheme, key;
 } features;
 
+/* What each byte may start or end (0 for most): a table, so the common
+ * byte costs one lookup.  Key prefixes are caught by their rarer bytes:
+ * the '-' of "sk-", "xox?-", "glpat-"; the '_' of "sk_", "gh?_",
+ * "github_pat_"; the 'K' of "AKIA", the 'S' of "ASIA", the 'z' of
+ * "AIza". */
+enum { B_DIGIT = 1, B_DOT, B_AT, B_PLUS, B_COLON, B_DASH, B_UNDER, B_K, B_S, B_Z };
+
+static const unsigned char byte_kind[256] = {
+    ['0'] = B_DIGIT, ['1'] = B_DIGIT, ['2'] = B_DIGIT, ['3'] = B_DIGIT,
+    ['4'] = B_DIGIT, ['5'] = B_DIGIT, ['6'] = B_DIGIT, ['7'] = B_DIGIT,
+    ['8'] = B_DIGIT, ['9'] = B_DIGIT, ['.'] = B_DOT,   ['@'] = B_AT,
+    ['+'] = B_PLUS,  [':'] = B_COLON, ['-'] = B_DASH,  ['_'] = B_UNDER,
+    ['K'] = B_K,     ['S'] = B_S,     ['z'] = B_Z,
+};
+
+/* Does s[i - back .. i) spell word? */
+static int before(const char *s, size_t i, const char *word, size_t back)
+{
+    return i >= back && memcmp(s + i - back, word, back) == 0;
+}
+
 static void scan_features(const char *s, size_t n, features *f)
 {
     memset(f, 0, sizeof *f);
     for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c >= '0' && c <= '9') {
-            f->digits++;
-            continue;
-        }
-        switch (c) {
-        case '.': f->dots++; break;
-        case '@': f->at = 1; break;
-        case '+': f->plus = 1; break;
-        case ':':
+        switch (byte_kind[(unsigned char)s[i]]) {
+        case 0: break;
+        case B_DIGIT: f->digits++; break;
+        case B_DOT: f->dots++; break;
+        case B_AT: f->at = 1; break;
+        case B_PLUS: f->plus = 1; break;
+        case B_COLON:
             f->colons++;
             if (i + 2 < n && s[i + 1] == '/' && s[i + 2] == '/')
                 f->scheme = 1;
             break;
-        case 's': /* sk- sk_ */
-            if (i + 2 < n && s[i + 1] == 'k' && (s[i + 2] == '-' || s[i + 2] == '_'))
+        case B_DASH: /* sk- xox?- glpat- */
+            if (before(s, i, "sk", 2) || (i >= 4 && before(s, i - 1, "xox", 3)) ||
+                before(s, i, "glpat", 5))
                 f->key = 1;
             break;
-        case 'A': /* AKIA ASIA AIza */
-            if (i + 3 < n && (memcmp(s + i, "AKIA", 4) == 0 ||
-                              memcmp(s + i, "ASIA", 4) == 0 ||
-                              memcmp(s + i, "AIza", 4) == 0))
+        case B_UNDER: /* sk_ gh?_ github_pat_ */
+            if (before(s, i, "sk", 2) || (i >= 3 && before(s, i - 1, "gh", 2)) ||
+                before(s, i, "github", 6))
                 f->key = 1;
             break;
-        case 'g': /* gh?_ github_pat_ glpat- */
-            if (i + 1 < n && (s[i + 1] == 'h' || s[i + 1] == 'l'))
+        case B_K: /* AKIA */
+        case B_S: /* ASIA */
+            if (i >= 1 && s[i - 1] == 'A' && i + 2 < n && s[i + 1] == 'I' &&
+                s[i + 2] == 'A')
                 f->key = 1;
             break;
-        case 'x': /* xox?- */
-            if (i + 2 < n && s[i + 1] == 'o' && s[i + 2] == 'x')
+        case B_Z: /* AIza */
+            if (before(s, i, "AI", 2) && i + 1 < n && s[i + 1] == 'a')
                 f->key = 1;
             break;
-        default: break;
         }
     }
 }

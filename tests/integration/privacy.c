@@ -35,6 +35,15 @@ static const struct {
     {"4012 8888 8888 1881", "redacted.credit_card"},
     {"sk-plantedKEY0123456789abcdef", "redacted.api_key"},
     {"AKIAPLANTED01234567Z", "redacted.api_key"},
+    /* every other key form: the detector is skipped for strings that
+     * lack their telltale bytes, so each must still be caught */
+    {"ASIAPLANTED01234567Z", "redacted.api_key"},
+    {"sk_live_planted0123456789ab", "redacted.api_key"},
+    {"ghp_planted0123456789abcdefghijklmnop", "redacted.api_key"},
+    {"github_pat_planted0123456789_abcdefghij", "redacted.api_key"},
+    {"xoxb-planted0123456789", "redacted.api_key"},
+    {"AIzaPLANTED0123456789abcdefghijklmnopqrs", "redacted.api_key"},
+    {"glpat-planted0123456789abcdef", "redacted.api_key"},
     {"203.0.113.77", "redacted.ip"},
     {"2001:db8::8a2e:370:7334", "redacted.ip"},
     {"bob:hunter2", "redacted.url_credentials"},
@@ -77,6 +86,23 @@ static void write_log(const char *path)
                    "777-1234, says mallory_x; ping @trent_w",
                    "timestamp", 999),
          1);
+    /* one key form per string: each must get past the detector's
+     * prefilter on its own */
+    static const char *const keys[] = {
+        "ASIAPLANTED01234567Z", "sk_live_planted0123456789ab",
+        "ghp_planted0123456789abcdefghijklmnop",
+        "github_pat_planted0123456789_abcdefghij", "xoxb-planted0123456789",
+        "AIzaPLANTED0123456789abcdefghijklmnopqrs",
+        "glpat-planted0123456789abcdef"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        char id[16], text[128];
+        snprintf(id, sizeof id, "t0-%zu", k);
+        snprintf(text, sizeof text, "KEEP-THOUGHT key %s here", keys[k]);
+        line(f, ctx,
+             json_pack("{s:s, s:s, s:s, s:i}", "ref", "thought", "id", id,
+                       "content", text, "timestamp", 1000),
+             1);
+    }
     line(f, ctx,
          json_pack("{s:s, s:s, s:s, s:i}", "ref", "thought", "id", "t1",
                    "content",

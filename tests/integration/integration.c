@@ -497,7 +497,7 @@ static void test_stdin_matches_file(void **state)
 /* Threads and the prescan change how fast, never what: every output
  * file is the same, byte for byte, with threads = 1 or 2 and with or
  * without skipping superseded partials, on the example log and on a
- * generated one. */
+ * generated one (all six formats, every privacy plugin, one key). */
 static void test_same_output_any_threads(void **state)
 {
     (void)state;
@@ -519,8 +519,12 @@ static void test_same_output_any_threads(void **state)
                 "skip_superseded = %s;\nformats = [\"instruction-tuning\", "
                 "\"conversation\", \"reasoning-chains\", "
                 "\"action-sequences\", \"episodes\", \"grpo\"];\n"
-                "privacy = { detectors = [\"email\", \"phone\"]; };\n",
-                logs[l], runs[r].threads, runs[r].skip ? "true" : "false");
+                "privacy = { detectors = [\"email\", \"phone\", "
+                "\"credit_card\", \"ip\", \"api_key\", "
+                "\"url_credentials\"]; anonymize_users = true; "
+                "key_file = \"%s/k.key\"; };\n",
+                logs[l], runs[r].threads, runs[r].skip ? "true" : "false",
+                dir);
             tu_write(conf, text);
             char *out = tu_fmt("%s/out-%d-%d", dir, l, r);
             assert_int_equal(run(NULL, NULL, NULL, "-q", "-c", conf, "-o", out,

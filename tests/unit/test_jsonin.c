@@ -77,13 +77,13 @@ typedef struct {
     unsigned kept, refused;
 } tally;
 
-/* Both parsers on one input; fails the test, showing the input, when
- * they disagree. */
-static void agree(const char *s, size_t n, const char *where, tally *t)
+/* Two descriptions (both freed here) of what became of input s: fails
+ * the test, showing the input, when they differ; counts the outcome. */
+static void same(const char *where, const char *s, size_t n, char *want,
+                 char *got, tally *t)
 {
-    char *want = with_jansson(s, n), *got = with_ours(s, n);
     if (strcmp(want, got) != 0)
-        fail_msg("%s: parsers disagree on %.*s\n json_loadb: %.300s\n ours:       %.300s",
+        fail_msg("%s: disagreement on %.*s\n reference: %.300s\n ours:      %.300s",
                  where, (int)(n > 300 ? 300 : n), s, want, got);
     if (strcmp(want, "refused") == 0)
         t->refused++;
@@ -91,6 +91,12 @@ static void agree(const char *s, size_t n, const char *where, tally *t)
         t->kept++;
     free(want);
     free(got);
+}
+
+/* Both parsers on one input. */
+static void agree(const char *s, size_t n, const char *where, tally *t)
+{
+    same(where, s, n, with_jansson(s, n), with_ours(s, n), t);
 }
 
 /* ---- the reader on top of it -------------------------------------------
@@ -179,17 +185,9 @@ static char *event_ours(const char *s, size_t n)
 
 static void agree_event(const char *s, size_t n, unsigned no, void *user)
 {
-    tally *t = user;
-    char *want = event_reference(s, n), *got = event_ours(s, n);
-    if (strcmp(want, got) != 0)
-        fail_msg("line %u: readers disagree on %.*s\n reference: %.300s\n ours:      %.300s",
-                 no, (int)(n > 300 ? 300 : n), s, want, got);
-    if (strcmp(want, "refused") == 0)
-        t->refused++;
-    else
-        t->kept++;
-    free(want);
-    free(got);
+    char where[48];
+    snprintf(where, sizeof where, "reader, line %u", no);
+    same(where, s, n, event_reference(s, n), event_ours(s, n), user);
 }
 
 /* Call fn on every line of path (bytes as they are, no "\n"). */

@@ -52,7 +52,8 @@ typedef struct {
 
 typedef struct {
     plist top, log;
-    char *keys;               /* every key, NUL-terminated */
+    char *keys;               /* every key and kept string, each
+                                 NUL-terminated */
     size_t klen, kcap;
     char ksmall[512];
 } gather;

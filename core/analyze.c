@@ -519,12 +519,20 @@ static json_t *build_report(analysis *a)
         json_array_append(issues, list[k]);
     core_free(list);
 
+    /* by name: the map's own order is its hash's */
     json_t *dists = json_object();
-    size_t pos = 0;
+    size_t pos = 0, nd = 0;
     const char *dk;
     void *dv;
+    const char **names = core_calloc(core_map_size(a->metrics.dists) + 1,
+                                     sizeof *names);
     while (core_map_next(a->metrics.dists, &pos, &dk, &dv))
-        json_object_set_new(dists, dk, dist_json(dv));
+        names[nd++] = dk;
+    qsort(names, nd, sizeof *names, by_key);
+    for (size_t d = 0; d < nd; d++)
+        json_object_set_new(dists, names[d],
+                            dist_json(core_map_get(a->metrics.dists, names[d])));
+    core_free(names);
     json_t *dup = json_object_get(a->issues, "duplicate");
     json_t *stats = json_pack(
         "{s:O, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:O, s:o}", "files",

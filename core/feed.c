@@ -180,7 +180,8 @@ static int streamed(core_ref ref)
 
 static unsigned long long key_hash(const core_scan *s)
 {
-    return core_hash(s->ctx, s->ctx_len) * 31 ^ core_hash(s->id, s->id_len);
+    return core_hash_mem(s->ctx, s->ctx_len) * 31 ^
+           core_hash_mem(s->id, s->id_len);
 }
 
 static int same_key(const core_scan *a, const core_scan *b)

@@ -29,6 +29,24 @@ unsigned long long core_hash(const char *s, size_t len)
     return h;
 }
 
+unsigned long long core_hash_mem(const char *s, size_t len)
+{
+    const unsigned long long k = 0x9E3779B97F4A7C15ULL;
+    unsigned long long h = len * k, w;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 32;
+    }
+    w = 0;
+    memcpy(&w, s + i, len - i);
+    h = (h ^ w) * k;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 32);
+}
+
 core_map *core_map_new(void)
 {
     core_map *m = core_calloc(1, sizeof *m);
@@ -85,7 +103,7 @@ static void map_resize(core_map *m, size_t cap)
 
 void *core_map_get(const core_map *m, const char *key)
 {
-    size_t i = map_find(m, key, core_hash(key, strlen(key)));
+    size_t i = map_find(m, key, core_hash_mem(key, strlen(key)));
     return m->slots[i].key ? m->slots[i].value : NULL;
 }
 
@@ -93,7 +111,7 @@ void core_map_put(core_map *m, const char *key, void *value)
 {
     if ((m->size + 1) * 4 > m->cap * 3)
         map_resize(m, m->cap * 2);
-    unsigned long long h = core_hash(key, strlen(key));
+    unsigned long long h = core_hash_mem(key, strlen(key));
     size_t i = map_find(m, key, h);
     if (m->slots[i].key == NULL) {
         m->slots[i].key = core_strdup(key);
@@ -106,7 +124,7 @@ void core_map_put(core_map *m, const char *key, void *value)
 void *core_map_remove(core_map *m, const char *key)
 {
     size_t mask = m->cap - 1;
-    size_t i = map_find(m, key, core_hash(key, strlen(key)));
+    size_t i = map_find(m, key, core_hash_mem(key, strlen(key)));
     if (m->slots[i].key == NULL)
         return NULL;
     void *value = m->slots[i].value;

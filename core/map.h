@@ -31,8 +31,12 @@ size_t core_map_size(const core_map *m);
 int core_map_next(const core_map *m, size_t *pos, const char **key,
                   void **value);
 
-/* Return the 64-bit FNV-1a hash of len bytes (also used by callers that
- * need a stable hash). */
+/* Return the 64-bit FNV-1a hash of len bytes: stable across versions,
+ * for what is kept (checkpoint fingerprints, sketches). */
 unsigned long long core_hash(const char *s, size_t len);
+/* Return a 64-bit hash of len bytes, eight at a time: for tables that
+ * live in memory only (it may change between versions).  The map and the
+ * reader's window hash every event's ids with it. */
+unsigned long long core_hash_mem(const char *s, size_t len);
 
 #endif

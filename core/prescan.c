@@ -257,14 +257,19 @@ int core_prescan(const char *line, size_t len, core_scan *out)
 {
     enum { CTX, TYPE, LOG, DONE, REF, ID, TS, N };
     member top[N + 1], inner[N + 1];
-    static const char *const keys[N] = {"contextId", "contextType", "log",
-                                        "done",      "ref",         "id",
-                                        "timestamp"};
+#define KEY(s) {s, sizeof s - 1}
+    static const struct {
+        const char *s;
+        size_t n;
+    } keys[N] = {KEY("contextId"), KEY("contextType"), KEY("log"),
+                 KEY("done"),      KEY("ref"),         KEY("id"),
+                 KEY("timestamp")};
+#undef KEY
     memset(top, 0, sizeof top);
     memset(inner, 0, sizeof inner);
     for (int i = 0; i < N; i++) {
-        top[i].key = inner[i].key = keys[i];
-        top[i].key_len = inner[i].key_len = strlen(keys[i]);
+        top[i].key = inner[i].key = keys[i].s;
+        top[i].key_len = inner[i].key_len = keys[i].n;
     }
     top[LOG].inner = inner;
     cursor c = {line, line + len};

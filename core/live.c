@@ -402,6 +402,7 @@ static void checkpoint(live *l, int force)
 {
     if (!l->cfg->checkpoint || l->p == NULL)
         return;
+    core_pipeline_drain(l->p); /* what the checkpoint says is written, is */
     unsigned long long records = 0;
     for (size_t f = 0; f < l->p->formatters.n; f++)
         records += l->p->records[f];
@@ -680,6 +681,8 @@ static json_t *run_analyze(live *l, char *const *paths, size_t n)
 
 static json_t *handle(live *l, json_t *req)
 {
+    /* counters and output files as of every session closed so far */
+    core_pipeline_drain(l->p);
     const char *cmd = json_string_value(json_object_get(req, "command"));
     if (cmd == NULL)
         return json_pack("{s:b, s:s}", "ok", 0, "error",

@@ -247,13 +247,16 @@ static void format_session(core_pipeline *p, json_t *session)
     json_decref(session);
 }
 
-/* Everything the plugins do with one closed session (stolen). */
+/* Everything the plugins do with one closed session (stolen): the
+ * session stages here, the formatters here or in the plugin thread. */
 static void process_session(core_pipeline *p, json_t *session)
 {
-    if (session_stages(p, session))
-        format_session(p, session);
-    else
+    if (!session_stages(p, session))
         json_decref(session);
+    else if (p->async)
+        core_queue_push(&p->sessions, session);
+    else
+        format_session(p, session);
 }
 
 /* ---- threads -----------------------------------------------------------
@@ -291,10 +294,12 @@ static void *plugin_thread(void *arg)
     core_pipeline *p = arg;
     json_t *session;
     while ((session = core_queue_pop(&p->sessions)) != NULL) {
-        if (core_stop_requested)
+        /* a stopped batch run publishes nothing; a live one flushes */
+        if (core_stop_requested && !p->live)
             json_decref(session);
         else
             format_session(p, session);
+        core_queue_done(&p->sessions);
     }
     return NULL;
 }
@@ -329,12 +334,7 @@ static void on_session(json_t *session, core_close_reason why, void *user)
         core_free(id);
         return;
     }
-    if (!p->threaded)
-        process_session(p, session);
-    else if (session_stages(p, session))
-        core_queue_push(&p->sessions, session);
-    else
-        json_decref(session);
+    process_session(p, session);
 }
 
 /* Start the session and plugin threads; returns 1 when both run. */
@@ -343,19 +343,47 @@ static int start_threads(core_pipeline *p)
     core_queue_init(&p->batches, 2);
     core_queue_init(&p->sessions, 16);
     p->qinit = 1;
-    p->threaded = 1;
+    p->threaded = p->async = 1; /* before the session thread reads them */
     if (pthread_create(&p->session_tid, NULL, session_thread, p) != 0) {
-        p->threaded = 0;
+        p->threaded = p->async = 0;
         return 0;
     }
     if (pthread_create(&p->plugin_tid, NULL, plugin_thread, p) != 0) {
-        /* the session thread hands over to nobody: run the plugins here */
+        /* nothing was read yet: the session thread closes nothing */
         core_queue_close(&p->batches);
         pthread_join(p->session_tid, NULL);
-        p->threaded = 0;
+        p->threaded = p->async = 0;
         return 0;
     }
     return 1;
+}
+
+/* Live: the formatters in a thread of their own, the rest here (the
+ * checkpoint needs the sessionizer where the lines come in).  Returns 1
+ * when the thread runs. */
+static int start_plugin_thread(core_pipeline *p)
+{
+    core_queue_init(&p->batches, 2);
+    core_queue_init(&p->sessions, 16);
+    p->qinit = 1;
+    if (pthread_create(&p->plugin_tid, NULL, plugin_thread, p) != 0)
+        return 0;
+    p->async = 1;
+    return 1;
+}
+
+void core_pipeline_drain(core_pipeline *p)
+{
+    if (p->async)
+        core_queue_wait_idle(&p->sessions);
+}
+
+/* End the plugin thread (live), after what it was handed. */
+static void join_plugin_thread(core_pipeline *p)
+{
+    core_queue_close(&p->sessions);
+    pthread_join(p->plugin_tid, NULL);
+    p->async = 0;
 }
 
 static void join_threads(core_pipeline *p)
@@ -363,7 +391,7 @@ static void join_threads(core_pipeline *p)
     core_queue_close(&p->batches); /* the session thread flushes, closes */
     pthread_join(p->session_tid, NULL);
     pthread_join(p->plugin_tid, NULL);
-    p->threaded = 0;
+    p->threaded = p->async = 0;
 }
 
 /* ---- reading ----------------------------------------------------------------- */
@@ -434,9 +462,10 @@ int core_pipeline_start(core_pipeline *p, int live)
     }
     p->sz = core_sessionizer_new(&cfg->limits, on_session, p);
     p->feed = core_feed_new(cfg->skip_superseded, deliver, p, &p->in);
-    /* live input is paced by its writers: one thread keeps control
-     * commands simple and the latency low */
-    if (!live && cfg->threads > 1 && !start_threads(p))
+    /* live input: lines, sessions and the privacy plugins here, where
+     * the checkpoints are taken; the formatters in their own thread,
+     * drained before every checkpoint, sync and control command */
+    if (cfg->threads > 1 && !(live ? start_plugin_thread(p) : start_threads(p)))
         core_warn("cannot start the pipeline threads; running in one");
     return SYNTH_OK;
 }
@@ -463,6 +492,7 @@ void core_pipeline_tick(core_pipeline *p, long long now_ms)
     core_feed_flush(p->feed);
     if (p->cfg->limits.idle_timeout_ms > 0)
         core_sessionizer_close_stale(p->sz, p->cfg->limits.idle_timeout_ms);
+    core_pipeline_drain(p);
     sync_writers(p);
 }
 
@@ -470,6 +500,7 @@ void core_pipeline_process(core_pipeline *p)
 {
     core_feed_flush(p->feed);
     core_sessionizer_flush(p->sz);
+    core_pipeline_drain(p);
     for (size_t f = 0; f < p->formatters.n; f++)
         run_formatter(p, f, NULL);
     sync_writers(p);
@@ -478,11 +509,12 @@ void core_pipeline_process(core_pipeline *p)
 size_t core_pipeline_clear(core_pipeline *p)
 {
     core_feed_flush(p->feed);
+    core_pipeline_drain(p); /* what closed before the clear is written */
     size_t n = core_sessionizer_clear(p->sz);
     p->sessions_cleared += n;
     /* Records a formatter holds back (grpo groups waiting for members):
      * its flush() hands them over, and they are counted, not written.
-     * Live pipelines run the plugins in this thread, so this is safe. */
+     * The plugin thread is idle (drained above), so this is safe. */
     for (size_t f = 0; f < p->formatters.n; f++) {
         synth_ctx ctx;
         core_ctx_init(&ctx, p->formatters.v[f], CORE_CALL_FLUSH);
@@ -495,6 +527,7 @@ size_t core_pipeline_clear(core_pipeline *p)
 
 json_t *core_pipeline_save(core_pipeline *p)
 {
+    core_pipeline_drain(p);
     json_t *states = NULL;
     for (size_t f = 0; f < p->formatters.n; f++) {
         json_t *st = core_instance_save(p->formatters.v[f]);
@@ -529,10 +562,14 @@ int core_pipeline_finish(core_pipeline *p, int rc)
 {
     core_strbuf why = {0};
     p->read_failed = rc != SYNTH_OK;
-    if (p->threaded)
+    if (p->threaded) {
         join_threads(p);
-    else if (rc == SYNTH_OK)
-        core_sessionizer_flush(p->sz);
+    } else {
+        if (rc == SYNTH_OK)
+            core_sessionizer_flush(p->sz);
+        if (p->async)
+            join_plugin_thread(p);
+    }
     if (rc == SYNTH_OK)
         for (size_t f = 0; f < p->formatters.n; f++)
             run_formatter(p, f, NULL);
@@ -721,6 +758,12 @@ void core_pipeline_close(core_pipeline *p)
 {
     if (p == NULL)
         return;
+    if (p->threaded) { /* not finished: stop, writing nothing more */
+        p->read_failed = 1;
+        join_threads(p);
+    } else if (p->async) {
+        join_plugin_thread(p);
+    }
     if (p->qinit) {
         core_queue_destroy(&p->batches);
         core_queue_destroy(&p->sessions);

@@ -53,6 +53,7 @@ typedef struct core_pipeline {
     core_queue sessions;      /* sessions past privacy and filters ->
                                  formatters */
     pthread_t session_tid, plugin_tid;
+    int async;                /* the formatters run in plugin_tid */
     pthread_mutex_t drops_lock;   /* drops: counted from both threads */
     int drops_init;
 } core_pipeline;
@@ -81,7 +82,10 @@ int core_pipeline_run(core_pipeline *p);
  * hold back (counted in records_cleared); returns how many sessions.
  * finish(): end of input: flush, and publish (batch) or close (live);
  *   rc is how reading went.  Returns as core_pipeline_run.
- * status(): the counts `synthhost ctl status` shows (new reference). */
+ * status(): the counts `synthhost ctl status` shows (new reference).
+ * drain(): wait until the formatters' thread (threads = 2) has done every
+ *   session handed to it: before reading counters or output files, or
+ *   taking a checkpoint.  tick, process, clear and save drain first. */
 int core_pipeline_start(core_pipeline *p, int live);
 void core_pipeline_line(core_pipeline *p, const char *name,
                         unsigned long long line_no, unsigned src,
@@ -98,6 +102,7 @@ json_t *core_pipeline_save(core_pipeline *p);
 int core_pipeline_restore(core_pipeline *p, json_t *states);
 int core_pipeline_finish(core_pipeline *p, int rc);
 json_t *core_pipeline_status(const core_pipeline *p);
+void core_pipeline_drain(core_pipeline *p);
 /* Print the run summary with core_note(). */
 void core_pipeline_summary(const core_pipeline *p);
 /* Free everything; NULL-safe. */

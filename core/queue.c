@@ -6,6 +6,8 @@ void core_queue_init(core_queue *q, size_t cap)
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->not_empty, NULL);
     pthread_cond_init(&q->not_full, NULL);
+    pthread_cond_init(&q->idle, NULL);
+    q->busy = 0;
     q->cap = cap > CORE_QUEUE_MAX || cap == 0 ? CORE_QUEUE_MAX : cap;
     q->head = q->n = 0;
     q->closed = 0;
@@ -32,10 +34,27 @@ void *core_queue_pop(core_queue *q)
         item = q->items[q->head];
         q->head = (q->head + 1) % q->cap;
         q->n--;
+        q->busy++;
         pthread_cond_signal(&q->not_full);
     }
     pthread_mutex_unlock(&q->lock);
     return item;
+}
+
+void core_queue_done(core_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    if (q->busy > 0 && --q->busy == 0 && q->n == 0)
+        pthread_cond_broadcast(&q->idle);
+    pthread_mutex_unlock(&q->lock);
+}
+
+void core_queue_wait_idle(core_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    while (q->n > 0 || q->busy > 0)
+        pthread_cond_wait(&q->idle, &q->lock);
+    pthread_mutex_unlock(&q->lock);
 }
 
 void core_queue_close(core_queue *q)
@@ -51,4 +70,5 @@ void core_queue_destroy(core_queue *q)
     pthread_mutex_destroy(&q->lock);
     pthread_cond_destroy(&q->not_empty);
     pthread_cond_destroy(&q->not_full);
+    pthread_cond_destroy(&q->idle);
 }

@@ -16,9 +16,10 @@
 
 typedef struct core_queue {
     pthread_mutex_t lock;
-    pthread_cond_t not_empty, not_full;
+    pthread_cond_t not_empty, not_full, idle;
     void *items[CORE_QUEUE_MAX];  /* owned by the queue while in it */
     size_t cap, head, n;
+    size_t busy;                  /* popped, not yet core_queue_done */
     int closed;
 } core_queue;
 
@@ -29,6 +30,11 @@ void core_queue_push(core_queue *q, void *item);
 /* Return the next item, waiting while the queue is empty; NULL once it is
  * closed and empty. */
 void *core_queue_pop(core_queue *q);
+/* The consumer finished the item it popped last (for
+ * core_queue_wait_idle). */
+void core_queue_done(core_queue *q);
+/* Wait until every item pushed so far was popped and done. */
+void core_queue_wait_idle(core_queue *q);
 /* No more items will come: wake the consumer. */
 void core_queue_close(core_queue *q);
 /* Release the lock and conditions (the queue must be empty). */

@@ -55,9 +55,9 @@ for size in $sizes; do
     rm -rf "$out"
 done
 
-# Realtime: the same logs followed by a live run (one thread, checkpoints
-# on) from the start of the file until it has read and processed all of it
-# and flushed at SIGTERM: throughput must stay linear in the input.
+# Realtime: the same logs followed by a live run (checkpoints on) from
+# the start of the file until it has read and processed all of it and
+# flushed at SIGTERM: throughput must stay linear in the input.
 live_sizes=${BENCH_LIVE_SIZES:-10M 100M}
 echo
 printf '%-6s %9s | %8s %8s %9s   (realtime: follow from the start, flush at SIGTERM)\n' \

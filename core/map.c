@@ -3,6 +3,7 @@
  * Linear probing with backward-shift deletion, so there are no tombstones
  * and lookups stay short however many sessions come and go. */
 #include "map.h"
+#include "synth_hash.h"
 #include "alloc.h"
 
 #include <string.h>
@@ -31,20 +32,7 @@ unsigned long long core_hash(const char *s, size_t len)
 
 unsigned long long core_hash_mem(const char *s, size_t len)
 {
-    const unsigned long long k = 0x9E3779B97F4A7C15ULL;
-    unsigned long long h = len * k, w;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        memcpy(&w, s + i, 8);
-        h = (h ^ w) * k;
-        h ^= h >> 32;
-    }
-    w = 0;
-    memcpy(&w, s + i, len - i);
-    h = (h ^ w) * k;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    return h ^ (h >> 32);
+    return synth_hash64(s, len);
 }
 
 core_map *core_map_new(void)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "synth_hash.h"
 #include "synth_plugin.h"
 
 /* ---- the score ---------------------------------------------------------- */
@@ -365,24 +366,10 @@ static inline void synth_q_seen_free(synth_q_seen *s)
     pthread_mutex_destroy(&s->lock);
 }
 
-/* A 64-bit hash of s[0..n), eight bytes at a time (never 0). */
+/* A 64-bit hash of s[0..n) (never 0). */
 static inline uint64_t synth_q_hash(const char *s, size_t n)
 {
-    const uint64_t k = 0x9E3779B97F4A7C15ULL;
-    uint64_t h = 0x51afd7ed558ccdULL ^ (n * k), w;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&w, s + i, 8);
-        h = (h ^ w) * k;
-        h ^= h >> 32;
-    }
-    w = 0;
-    memcpy(&w, s + i, n - i);
-    h = (h ^ w) * k;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 32;
-    return h ? h : 1;
+    return synth_hash64(s, n);
 }
 
 /* Is h in table t (cap slots, linear probing)? *slot gets where it is or

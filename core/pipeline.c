@@ -271,7 +271,13 @@ static void process_session(core_pipeline *p, json_t *session)
  * lines, then whole sessions -- so no lock is taken per event, and every
  * stage keeps the order of the one before: the output is the same, byte
  * for byte, as with threads = 1.  Both plugin-running threads may count an
- * error or a drop; those counters are atomic. */
+ * error or a drop; those counters are atomic.
+ *
+ * A live run has no session thread: the calling thread reads,
+ * sessionizes and runs the session stages, since its checkpoints need the
+ * sessionizer as of the lines read; only the formatters' stage runs in the
+ * plugin thread, and core_pipeline_drain() waits for it before anything
+ * looks at what it wrote (syncs, checkpoints, control commands). */
 
 static void *session_thread(void *arg)
 {

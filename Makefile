@@ -4,6 +4,7 @@
 #   make demo       install missing packages, build, run on the example log
 #   make test       build and run every test
 #   make test SANITIZE=1   the same under AddressSanitizer + UBSan (build-san/)
+#   make test SANITIZE=thread   the same under ThreadSanitizer (build-tsan/)
 #   make valgrind   run the host on the example log under valgrind
 #   make bench      throughput and peak memory on generated 10 MB-1 GB logs
 #   make install    PREFIX=/usr/local DESTDIR=: host, plugins, SDK, man pages
@@ -16,6 +17,10 @@ ifeq ($(SANITIZE),1)
 BUILD   ?= build-san
 SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
            -fno-omit-frame-pointer
+else ifeq ($(SANITIZE),thread)
+# ThreadSanitizer: the pipeline's threads and the plugins they share
+BUILD   ?= build-tsan
+SANFLAGS = -fsanitize=thread
 else
 BUILD   ?= build
 SANFLAGS =
@@ -26,7 +31,7 @@ endif
 # made them; glibc malloc spent a third of the CPU there (perf, make bench).
 # jemalloc, as Redis uses it, serves the whole process -- jansson and the
 # plugins too.  MALLOC=libc keeps glibc's; the sanitizers need their own.
-ifeq ($(SANITIZE),1)
+ifneq ($(SANITIZE),)
 MALLOC  ?= libc
 else
 MALLOC  ?= jemalloc
@@ -212,7 +217,7 @@ valgrind: $(HOST) $(PLUGINS)
 	    $(BUILD)/valgrind-out/*.jsonl > /dev/null
 
 clean:
-	rm -rf build build-san synthetic-data
+	rm -rf build build-san build-tsan synthetic-data
 
 .PHONY: all test demo valgrind clean install uninstall bench
 

@@ -11,6 +11,7 @@
 #include "stop.h"
 
 #include <errno.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <pthread.h>
 #include <string.h>
@@ -279,6 +280,16 @@ static void process_session(core_pipeline *p, json_t *session)
  * plugin thread, and core_pipeline_drain() waits for it before anything
  * looks at what it wrote (syncs, checkpoints, control commands). */
 
+/* This thread's CPU seconds so far (user + system). */
+static double thread_cpu(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static void *session_thread(void *arg)
 {
     core_pipeline *p = arg;
@@ -292,6 +303,7 @@ static void *session_thread(void *arg)
     if (!core_stop_requested && !p->read_failed)
         core_sessionizer_flush(p->sz);
     core_queue_close(&p->sessions);
+    p->cpu[1] = thread_cpu();
     return NULL;
 }
 
@@ -307,6 +319,7 @@ static void *plugin_thread(void *arg)
             format_session(p, session);
         core_queue_done(&p->sessions);
     }
+    p->cpu[2] = thread_cpu();
     return NULL;
 }
 
@@ -350,15 +363,16 @@ static int start_threads(core_pipeline *p)
     core_queue_init(&p->sessions, 16);
     p->qinit = 1;
     p->threaded = p->async = 1; /* before the session thread reads them */
+    p->stages = 3;
     if (pthread_create(&p->session_tid, NULL, session_thread, p) != 0) {
-        p->threaded = p->async = 0;
+        p->threaded = p->async = p->stages = 0;
         return 0;
     }
     if (pthread_create(&p->plugin_tid, NULL, plugin_thread, p) != 0) {
         /* nothing was read yet: the session thread closes nothing */
         core_queue_close(&p->batches);
         pthread_join(p->session_tid, NULL);
-        p->threaded = p->async = 0;
+        p->threaded = p->async = p->stages = 0;
         return 0;
     }
     return 1;
@@ -375,6 +389,7 @@ static int start_plugin_thread(core_pipeline *p)
     if (pthread_create(&p->plugin_tid, NULL, plugin_thread, p) != 0)
         return 0;
     p->async = 1;
+    p->stages = 2;
     return 1;
 }
 
@@ -568,6 +583,7 @@ int core_pipeline_finish(core_pipeline *p, int rc)
 {
     core_strbuf why = {0};
     p->read_failed = rc != SYNTH_OK;
+    p->cpu[0] = thread_cpu(); /* read as of the end of input */
     if (p->threaded) {
         join_threads(p);
     } else {
@@ -714,6 +730,16 @@ void core_pipeline_summary(const core_pipeline *p)
                   st->closed[CORE_CLOSE_EVICT], st->open_peak,
                   st->duplicates, st->orphans);
     }
+    /* where the time went, for tuning (threads = 2): the stage that
+     * needs the most CPU bounds the run */
+    if (p->stages == 3)
+        core_note("cpu: %.2f s reading and parsing, %.2f s sessions and "
+                  "privacy, %.2f s formatters, scorers and writing",
+                  p->cpu[0], p->cpu[1], p->cpu[2]);
+    else if (p->stages == 2) /* live: no session thread */
+        core_note("cpu: %.2f s reading, sessions and privacy, %.2f s "
+                  "formatters, scorers and writing",
+                  p->cpu[0], p->cpu[2]);
     if (p->sessions_dropped || p->records_dropped) {
         core_note("dropped %llu sessions and %llu records:",
                   p->sessions_dropped, p->records_dropped);

@@ -54,6 +54,10 @@ typedef struct core_pipeline {
                                  formatters */
     pthread_t session_tid, plugin_tid;
     int async;                /* the formatters run in plugin_tid */
+    int stages;               /* threads the run used: 3 (batch), 2
+                                 (live), 0 (one thread) */
+    double cpu[3];            /* CPU seconds of the reading, session and
+                                 plugin threads */
     pthread_mutex_t drops_lock;   /* drops: counted from both threads */
     int drops_init;
 } core_pipeline;

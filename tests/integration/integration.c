@@ -116,6 +116,15 @@ static void test_example_log(void **state)
     if (rc != 0)
         fail_msg("exit %d: %s", rc, err);
     assert_non_null(strstr(err, "read 2165 lines (619737 bytes): 0 bad"));
+    /* threads = 2 by default: the summary says where the CPU went */
+    double rd, ss, pl;
+    const char *cpu = strstr(err, "cpu: ");
+    assert_non_null(cpu);
+    assert_int_equal(sscanf(cpu, "cpu: %lf s reading and parsing, %lf s "
+                                 "sessions and privacy, %lf s formatters",
+                            &rd, &ss, &pl),
+                     3);
+    assert_true(rd > 0 && ss >= 0 && pl > 0);
     /* a dataset and a sidecar per format, the config and the checkpoint
      * state, nothing else: no temporary file */
     assert_int_equal(tu_count_entries(out), 2 * 6 + 2);

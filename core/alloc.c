@@ -64,3 +64,19 @@ void core_grow(void **array, size_t *cap, size_t need, size_t elem_size)
     *array = core_realloc(*array, n * elem_size);
     *cap = n;
 }
+
+void *core_grow_inline(void *array, const void *inline_buf, size_t *cap,
+                       size_t need, size_t elem_size)
+{
+    if (need <= *cap)
+        return array;
+    if (array != inline_buf) {
+        core_grow(&array, cap, need, elem_size);
+        return array;
+    }
+    size_t old = *cap;
+    void *heap = NULL;
+    core_grow(&heap, cap, need, elem_size);
+    memcpy(heap, array, old * elem_size);
+    return heap;
+}

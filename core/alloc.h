@@ -25,5 +25,10 @@ void core_free(void *ptr);
 /* Grow *array (of *cap elements of elem_size) so it holds at least need
  * elements; doubles the capacity.  Never fails (aborts on exhaustion). */
 void core_grow(void **array, size_t *cap, size_t need, size_t elem_size);
+/* The same for an array that starts in an inline buffer (on the stack or
+ * in a struct): the first growth moves it to the heap.  Returns the array
+ * (inline_buf or owned: free it when it is not inline_buf). */
+void *core_grow_inline(void *array, const void *inline_buf, size_t *cap,
+                       size_t need, size_t elem_size);
 
 #endif

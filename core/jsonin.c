@@ -108,33 +108,9 @@ static int check_run(parser *ps, const char *s, size_t n)
 
 static void put(parser *ps, const char *s, size_t n)
 {
-    if (ps->len + n > ps->cap) {
-        size_t cap = ps->cap * 2;
-        while (cap < ps->len + n)
-            cap *= 2;
-        if (ps->heap) {
-            ps->buf = core_realloc(ps->buf, cap);
-        } else {
-            char *b = core_malloc(cap);
-            memcpy(b, ps->buf, ps->len);
-            ps->buf = b;
-            ps->heap = 1;
-        }
-        ps->cap = cap;
-    }
+    ps->buf = core_grow_inline(ps->buf, ps->stack, &ps->cap, ps->len + n, 1);
     memcpy(ps->buf + ps->len, s, n);
     ps->len += n;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Four hex digits at p (p + 4 <= end checked by the caller); -1 if not. */
@@ -142,7 +118,7 @@ static long hex4(const char *p)
 {
     long v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(p[i]);
+        int h = core_json_hex_digit(p[i]);
         if (h < 0)
             return -1;
         v = v << 4 | h;
@@ -487,7 +463,6 @@ void core_json_start(parser *ps, const char *text, size_t len,
     ps->buf = ps->stack;
     ps->len = 0;
     ps->cap = sizeof ps->stack;
-    ps->heap = 0;
     memset(err, 0, sizeof *err);
 }
 
@@ -521,9 +496,9 @@ int core_json_end(parser *ps)
 
 void core_json_stop(parser *ps)
 {
-    if (ps->heap)
+    if (ps->buf != ps->stack)
         core_free(ps->buf);
-    ps->heap = 0;
+    ps->buf = ps->stack;
 }
 
 json_t *core_json_parse(const char *text, size_t len, core_json_error *err)

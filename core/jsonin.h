@@ -63,7 +63,6 @@ typedef struct core_json_parser {
     /* decoded strings that had escapes: the stack buffer, then the heap */
     char *buf;
     size_t len, cap;
-    int heap;
     char stack[4096];
 } core_json_parser;
 
@@ -92,6 +91,19 @@ int core_json_string(core_json_parser *ps, const char **s, size_t *n);
 int core_json_end(core_json_parser *ps);
 /* Release the walk's memory (not the values it returned). */
 void core_json_stop(core_json_parser *ps);
+
+/* The value of hex digit c, or -1 when it is not one (\u escapes; shared
+ * with the prescan). */
+static inline int core_json_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
 
 /* The first '"', '\\' or control character in [p, end), or end: where a
  * JSON string's plain run stops.  Eight bytes at a time, since strings are

@@ -17,12 +17,6 @@ static void ws(cursor *c)
         c->p++;
 }
 
-static int hex(char ch)
-{
-    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
-           (ch >= 'A' && ch <= 'F');
-}
-
 /* A string at c->p (the opening quote).  Sets *s and *n to its raw content
  * and *escaped when it holds a backslash.  Returns 0 or -1 (invalid). */
 static int string(cursor *c, const char **s, size_t *n, int *escaped)
@@ -45,8 +39,10 @@ static int string(cursor *c, const char **s, size_t *n, int *escaped)
                 return -1;
             char e = p[1];
             if (e == 'u') {
-                if (p + 5 >= c->end || !hex(p[2]) || !hex(p[3]) ||
-                    !hex(p[4]) || !hex(p[5]))
+                if (p + 5 >= c->end || core_json_hex_digit(p[2]) < 0 ||
+                    core_json_hex_digit(p[3]) < 0 ||
+                    core_json_hex_digit(p[4]) < 0 ||
+                    core_json_hex_digit(p[5]) < 0)
                     return -1;
                 p += 6;
                 continue;

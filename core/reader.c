@@ -90,24 +90,16 @@ static void gather_free(gather *g)
         core_free(g->keys);
 }
 
-/* Grow a buffer that starts in a struct's inline array. */
-static void *grow_from(void *p, const void *small, size_t *cap, size_t need,
-                       size_t elem)
+/* Keep bytes s[0..n) (NUL-terminated) in the keys buffer; returns their
+ * offset there. */
+static size_t keep(gather *g, const char *s, size_t n)
 {
-    if (need <= *cap)
-        return p;
-    size_t cap2 = *cap * 2;
-    while (cap2 < need)
-        cap2 *= 2;
-    void *q;
-    if (p == small) {
-        q = core_malloc(cap2 * elem);
-        memcpy(q, p, *cap * elem);
-    } else {
-        q = core_realloc(p, cap2 * elem);
-    }
-    *cap = cap2;
-    return q;
+    g->keys = core_grow_inline(g->keys, g->ksmall, &g->kcap, g->klen + n + 1, 1);
+    size_t off = g->klen;
+    memcpy(g->keys + off, s, n);
+    g->keys[off + n] = '\0';
+    g->klen += n + 1;
+    return off;
 }
 
 /* The field a key names, or -1.  By length first: called for every
@@ -142,17 +134,13 @@ static int field_of(const char *k, size_t n)
 static void push(gather *g, plist *l, const char *key, size_t klen,
                  json_t *value)
 {
-    g->keys = grow_from(g->keys, g->ksmall, &g->kcap, g->klen + klen + 1, 1);
-    l->v = grow_from(l->v, l->small, &l->cap, l->n + 1, sizeof *l->v);
+    l->v = core_grow_inline(l->v, l->small, &l->cap, l->n + 1, sizeof *l->v);
     pending *m = &l->v[l->n++];
-    m->off = g->klen;
+    m->off = keep(g, key, klen);
     m->len = klen;
     m->field = field_of(key, klen);
     m->value = value;
     m->str = 0;
-    memcpy(g->keys + g->klen, key, klen);
-    g->keys[g->klen + klen] = '\0';
-    g->klen += klen + 1;
 }
 
 /* The last member of l named by field f, or NULL. */
@@ -198,15 +186,9 @@ static int take(core_json_parser *ps, gather *g, plist *l, const char *k,
         const char *sv;
         size_t sn;
         if (core_json_string(ps, &sv, &sn) == 0) {
-            g->keys = grow_from(g->keys, g->ksmall, &g->kcap,
-                                g->klen + sn + 1, 1);
-            m = &l->v[l->n - 1];
-            memcpy(g->keys + g->klen, sv, sn);
-            g->keys[g->klen + sn] = '\0';
-            m->str = 1;
-            m->soff = g->klen;
+            m->soff = keep(g, sv, sn);
             m->slen = sn;
-            g->klen += sn + 1;
+            m->str = 1;
             return 0;
         }
     } else if ((m->value = core_json_value(ps, depth)) != NULL) {

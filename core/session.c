@@ -3,6 +3,7 @@
 #include "session.h"
 #include "alloc.h"
 #include "map.h"
+#include "synth_session.h"
 #include "text.h"
 
 #include <string.h>
@@ -58,23 +59,12 @@ struct core_sessionizer {
  * an ASCII literal and every string comes from a parsed line (checked as
  * UTF-8 there) or from the host, so checking again cost a tenth of the
  * session thread (perf, make bench).  json_pack checks both, so it is
- * not used on the per-event path. */
-
-/* obj[key] = v (stolen); NULL for v sets null. */
-static void put(json_t *obj, const char *key, json_t *v)
-{
-    json_object_set_new_nocheck(obj, key, v ? v : json_null());
-}
-
-/* obj[key] = a new reference to v, or null. */
-static void put_ref(json_t *obj, const char *key, json_t *v)
-{
-    put(obj, key, v ? json_incref(v) : NULL);
-}
+ * not used on the per-event path: synth_set/synth_set_ref (the SDK's,
+ * synth_session.h) set without checks. */
 
 static void set_ms(json_t *obj, const char *key, long long ms)
 {
-    put(obj, key, ms >= 0 ? json_integer(ms) : NULL);
+    synth_set(obj, key, ms >= 0 ? json_integer(ms) : NULL);
 }
 
 static void span_update(json_t *obj, long long ts)
@@ -147,12 +137,12 @@ static open_session *session_open(core_sessionizer *z, const char *id,
     }
     s->turns = json_array();
     s->json = json_object();
-    put(s->json, "id", json_string_nocheck(id));
-    put(s->json, "type", json_string_nocheck(type));
-    put(s->json, "part", json_integer(part));
-    put(s->json, "start", NULL);
-    put(s->json, "end", NULL);
-    put(s->json, "turns", s->turns); /* the session object holds it */
+    synth_set(s->json, "id", json_string_nocheck(id));
+    synth_set(s->json, "type", json_string_nocheck(type));
+    synth_set(s->json, "part", json_integer(part));
+    synth_set(s->json, "start", NULL);
+    synth_set(s->json, "end", NULL);
+    synth_set(s->json, "turns", s->turns); /* the session object holds it */
     core_free(derived);
     core_map_put(z->open, id, s);
     lru_push(z, s);
@@ -181,7 +171,7 @@ static void session_finalize(core_sessionizer *z, open_session *s)
                 json_is_null(json_object_get(e->obj, "arguments"))) {
                 json_t *args = core_parse_lenient(
                     json_string_value(content), json_string_length(content));
-                put_ref(e->obj, "arguments", args);
+                synth_set_ref(e->obj, "arguments", args);
                 json_decref(args);
             }
             if (!e->seen)
@@ -261,15 +251,15 @@ static open_session *turn_start(core_sessionizer *z, open_session *s,
         core_free(type);
     }
     json_t *turn = json_object();
-    put(turn, "id", id ? json_string_nocheck(id) : NULL);
-    put(turn, "start", NULL);
-    put(turn, "end", NULL);
-    put(turn, "steps", json_integer(0));
-    put(turn, "input", NULL);
+    synth_set(turn, "id", id ? json_string_nocheck(id) : NULL);
+    synth_set(turn, "start", NULL);
+    synth_set(turn, "end", NULL);
+    synth_set(turn, "steps", json_integer(0));
+    synth_set(turn, "input", NULL);
     static const char *const lists[] = {"thoughts", "actions", "outputs",
                                         "events", "other"};
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
-        put(turn, lists[i], json_array());
+        synth_set(turn, lists[i], json_array());
     json_array_append_new(s->turns, turn);
     s->turn = turn;
     s->nturns++;
@@ -323,24 +313,24 @@ static session_elem *elem_upsert(core_sessionizer *z, open_session **s,
 static json_t *action_shape(void)
 {
     json_t *a = json_object();
-    put(a, "name", NULL);
-    put(a, "content", NULL);
-    put(a, "arguments", NULL);
-    put(a, "status", json_string_nocheck("pending"));
-    put(a, "result", NULL);
-    put(a, "error", NULL);
-    put(a, "formatted", NULL);
-    put(a, "timestamp", NULL);
-    put(a, "result_timestamp", NULL);
+    synth_set(a, "name", NULL);
+    synth_set(a, "content", NULL);
+    synth_set(a, "arguments", NULL);
+    synth_set(a, "status", json_string_nocheck("pending"));
+    synth_set(a, "result", NULL);
+    synth_set(a, "error", NULL);
+    synth_set(a, "formatted", NULL);
+    synth_set(a, "timestamp", NULL);
+    synth_set(a, "result_timestamp", NULL);
     return a;
 }
 
 static json_t *thought_shape(void)
 {
     json_t *t = json_object();
-    put(t, "text", json_string_nocheck(""));
-    put(t, "timestamp", NULL);
-    put(t, "complete", json_false());
+    synth_set(t, "text", json_string_nocheck(""));
+    synth_set(t, "timestamp", NULL);
+    synth_set(t, "complete", json_false());
     return t;
 }
 
@@ -354,13 +344,13 @@ static session_elem *action_upsert(core_sessionizer *z, open_session **s,
 static json_t *output_shape(void)
 {
     json_t *o = json_object();
-    put(o, "name", NULL);
-    put(o, "text", json_string_nocheck(""));
-    put(o, "content", NULL);
-    put(o, "data", NULL);
-    put(o, "status", json_string_nocheck("partial"));
-    put(o, "error", NULL);
-    put(o, "timestamp", NULL);
+    synth_set(o, "name", NULL);
+    synth_set(o, "text", json_string_nocheck(""));
+    synth_set(o, "content", NULL);
+    synth_set(o, "data", NULL);
+    synth_set(o, "status", json_string_nocheck("partial"));
+    synth_set(o, "error", NULL);
+    synth_set(o, "timestamp", NULL);
     return o;
 }
 
@@ -423,7 +413,7 @@ static void on_action_call(core_sessionizer *z, open_session **s,
     if (json_is_string(name))
         json_object_set(e->obj, "name", name);
     json_t *raw = raw_text(ev->field[CORE_F_CONTENT]);
-    put_ref(e->obj, "content", raw);
+    synth_set_ref(e->obj, "content", raw);
     set_ms(e->obj, "timestamp", ts);
     if (ev->done) {
         e->final = 1;
@@ -432,7 +422,7 @@ static void on_action_call(core_sessionizer *z, open_session **s,
                      : raw ? core_parse_lenient(json_string_value(raw),
                                                 json_string_length(raw))
                            : NULL;
-        put_ref(e->obj, "arguments", args);
+        synth_set_ref(e->obj, "arguments", args);
         json_decref(args);
     }
     json_decref(raw);
@@ -454,9 +444,9 @@ static void on_action_result(core_sessionizer *z, open_session **s,
     elem_add(*s, ev->id, call->obj, CORE_REF_ACTION_RESULT);
     json_t *obj = call->obj;
     if (json_is_null(json_object_get(obj, "name")))
-        put_ref(obj, "name", ev->field[CORE_F_NAME]);
+        synth_set_ref(obj, "name", ev->field[CORE_F_NAME]);
     json_t *data = ev->field[CORE_F_DATA];
-    put_ref(obj, "result", data);
+    synth_set_ref(obj, "result", data);
     set_ms(obj, "result_timestamp", ts);
     json_t *formatted = ev->field[CORE_F_FORMATTED];
     if (formatted)
@@ -482,13 +472,13 @@ static void on_output(core_sessionizer *z, open_session **s,
     if (json_is_string(name))
         json_object_set(obj, "name", name);
     json_t *raw = raw_text(ev->field[CORE_F_CONTENT]);
-    put_ref(obj, "content", raw);
+    synth_set_ref(obj, "content", raw);
     set_ms(obj, "timestamp", ts);
     if (ev->done) {
         /* The final version: its parsed data is the truth. */
         e->final = 1;
         json_t *data = ev->field[CORE_F_DATA];
-        put_ref(obj, "data", data);
+        synth_set_ref(obj, "data", data);
         json_t *text = core_text_of(data);
         if (text == NULL)
             text = core_text_of(raw);
@@ -500,7 +490,7 @@ static void on_output(core_sessionizer *z, open_session **s,
     } else {
         /* Partials are text as streamed; session_finalize extracts the
          * text of one that never becomes final. */
-        put_ref(obj, "text", raw);
+        synth_set_ref(obj, "text", raw);
     }
     json_decref(raw);
 }
@@ -520,14 +510,14 @@ static void join_error(core_sessionizer *z, open_session **s, json_t *data)
     if (strcmp(tref, "action_call") == 0) {
         e = action_upsert(z, s, tid);
         if (e && json_is_null(json_object_get(e->obj, "name")))
-            put_ref(e->obj, "name", json_object_get(target, "name"));
+            synth_set_ref(e->obj, "name", json_object_get(target, "name"));
         if (e)
             json_object_set_new_nocheck(e->obj, "status", json_string_nocheck("error"));
     } else if (strcmp(tref, "output") == 0) {
         e = output_upsert(z, s, tid);
         if (e && json_is_null(json_object_get(e->obj, "name"))) {
             json_t *n = json_object_get(target, "type");
-            put_ref(e->obj, "name", n ? n : json_object_get(target,
+            synth_set_ref(e->obj, "name", n ? n : json_object_get(target,
                                                                  "name"));
         }
         if (e)
@@ -546,11 +536,11 @@ static void on_event(core_sessionizer *z, open_session **s,
     account(*s, NULL, ev->bytes);
     json_t *data = ev->field[CORE_F_DATA];
     json_t *obj = json_object();
-    put(obj, "id", json_string_nocheck(ev->id));
-    put(obj, "seq", json_integer((json_int_t)(*s)->seq++));
-    put(obj, "step", json_integer((json_int_t)(*s)->step));
-    put_ref(obj, "name", ev->field[CORE_F_NAME]);
-    put_ref(obj, "data", data);
+    synth_set(obj, "id", json_string_nocheck(ev->id));
+    synth_set(obj, "seq", json_integer((json_int_t)(*s)->seq++));
+    synth_set(obj, "step", json_integer((json_int_t)(*s)->step));
+    synth_set_ref(obj, "name", ev->field[CORE_F_NAME]);
+    synth_set_ref(obj, "data", data);
     set_ms(obj, "timestamp", ts);
     json_array_append_new(json_object_get(turn, "events"), obj);
     elem_add(*s, ev->id, obj, CORE_REF_EVENT);
@@ -577,11 +567,11 @@ static void on_input(core_sessionizer *z, open_session **s,
     json_t *text = core_text_of(content);
     json_t *user = core_user_of(content);
     json_t *input = json_object();
-    put(input, "id", json_string_nocheck(ev->id));
-    put_ref(input, "type", ev->field[CORE_F_TYPE]);
-    put(input, "text", text);
-    put(input, "user", user);
-    put_ref(input, "content", content);
+    synth_set(input, "id", json_string_nocheck(ev->id));
+    synth_set_ref(input, "type", ev->field[CORE_F_TYPE]);
+    synth_set(input, "text", text);
+    synth_set(input, "user", user);
+    synth_set_ref(input, "content", content);
     set_ms(input, "timestamp", ts);
     json_object_set_new_nocheck(turn, "input", input);
     elem_add(*s, ev->id, input, CORE_REF_INPUT);

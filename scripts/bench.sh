@@ -18,6 +18,13 @@ cp bench/bench.conf "$dir/bench.conf"
 # of the runs.
 runs=${BENCH_RUNS:-3}
 
+# record SECONDS KB: keep the fastest time (best) and the largest RSS
+# (peak) of the runs so far
+record() {
+    best=$(awk -v a="$best" -v b="$1" 'BEGIN { print (a == "" || b < a) ? b : a }')
+    if [ "$2" -gt "$peak" ]; then peak=$2; fi
+}
+
 # run CMD...: prints "seconds rss_kb" of CMD (stdout, stderr discarded);
 # out= names a directory to empty before each run
 run() {
@@ -27,8 +34,7 @@ run() {
         /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$@" > /dev/null 2> "$dir/stderr.txt" ||
             { cat "$dir/stderr.txt" >&2; exit 1; }
         read -r sec kb < "$dir/time.txt"
-        best=$(awk -v a="$best" -v b="$sec" 'BEGIN { print (a == "" || b < a) ? b : a }')
-        [ "$kb" -gt "$peak" ] && peak=$kb
+        record "$sec" "$kb"
         i=$((i + 1))
     done
     echo "$best $peak"
@@ -86,9 +92,8 @@ for size in $live_sizes; do
         pkill -TERM -P "$timer"
         wait "$timer"
         end=$(date +%s.%N)
-        best=$(awk -v a="$best" -v t0="$start" -v t1="$end" 'BEGIN { s = t1 - t0; print (a == "" || s < a) ? s : a }')
-        kb=$(cat "$dir/live-time.txt")
-        [ "$kb" -gt "$peak" ] && peak=$kb
+        record "$(awk -v t0="$start" -v t1="$end" 'BEGIN { print t1 - t0 }')" \
+            "$(cat "$dir/live-time.txt")"
         i=$((i + 1))
     done
     awk -v size="$size" -v mb="$mb" -v s="$best" -v rss="$peak" 'BEGIN {

@@ -366,12 +366,6 @@ static inline void synth_q_seen_free(synth_q_seen *s)
     pthread_mutex_destroy(&s->lock);
 }
 
-/* A 64-bit hash of s[0..n) (never 0). */
-static inline uint64_t synth_q_hash(const char *s, size_t n)
-{
-    return synth_hash64(s, n);
-}
-
 /* Is h in table t (cap slots, linear probing)? *slot gets where it is or
  * the empty slot where it would go. */
 static inline int synth_q_seen_find(const uint64_t *t, size_t cap, uint64_t h,
@@ -396,7 +390,7 @@ static inline uint64_t synth_q_hash_json(const json_t *v)
     case JSON_OBJECT:
         h = 0x6f626a;
         json_object_foreach((json_t *)v, k, x) {
-            uint64_t m = synth_q_hash(k, strlen(k)) * 0x9E3779B97F4A7C15ULL;
+            uint64_t m = synth_hash64(k, strlen(k)) * 0x9E3779B97F4A7C15ULL;
             h += (m ^ synth_q_hash_json(x)) * 0xff51afd7ed558ccdULL;
         }
         return h;
@@ -406,7 +400,7 @@ static inline uint64_t synth_q_hash_json(const json_t *v)
             (h ^ synth_q_hash_json(x)) * 1099511628211ULL + i;
         return h;
     case JSON_STRING:
-        return synth_q_hash(json_string_value(v), json_string_length(v));
+        return synth_hash64(json_string_value(v), json_string_length(v));
     case JSON_INTEGER:
         return (uint64_t)json_integer_value(v) * 0xc4ceb9fe1a85ec53ULL + 1;
     case JSON_REAL: {

@@ -75,7 +75,7 @@ struct live {
 
 /* Defined below, next to the checkpoint they feed. */
 static void hook(live *l);
-static void checkpoint(live *l, int force);
+static int checkpoint(live *l, int force);
 
 static long long now_ms(void)
 {
@@ -398,17 +398,20 @@ static void replay_load(live *l, json_t *before)
     }
 }
 
-static void checkpoint(live *l, int force)
+/* Record where the run is (see live.h) unless nothing changed since the
+ * last checkpoint (force: even then).  Returns SYNTH_OK when written, not
+ * needed or off; SYNTH_EIO with the reason in l->last_error. */
+static int checkpoint(live *l, int force)
 {
     if (!l->cfg->checkpoint || l->p == NULL)
-        return;
+        return SYNTH_OK;
     core_pipeline_drain(l->p); /* what the checkpoint says is written, is */
     unsigned long long records = 0;
     for (size_t f = 0; f < l->p->formatters.n; f++)
         records += l->p->records[f];
     if (!force && l->p->in.lines == l->marked_lines &&
         records == l->marked_records)
-        return;
+        return SYNTH_OK;
     core_strbuf why = {0};
     json_t *outputs = json_object();
     for (size_t f = 0; f < l->p->formatters.n; f++) {
@@ -419,7 +422,7 @@ static void checkpoint(live *l, int force)
             snprintf(l->last_error, sizeof l->last_error, "%s: %s", w->path,
                      strerror(w->error ? w->error : errno));
             json_decref(outputs);
-            return;
+            return SYNTH_EIO;
         }
         json_object_set_new(outputs, l->p->formatters.v[f]->plugin->desc.name,
                             json_pack("{s:s, s:I, s:s?, s:I}", "path", w->path,
@@ -464,8 +467,9 @@ static void checkpoint(live *l, int force)
                               "written", l->written, "clock",
                               (json_int_t)core_sessionizer_clock(l->p->sz),
                               "plugins", core_pipeline_save(l->p));
-    if (core_checkpoint_write(l->cfg->output_dir, LIVE_CHECKPOINT, state,
-                              &why) != SYNTH_OK)
+    int rc = core_checkpoint_write(l->cfg->output_dir, LIVE_CHECKPOINT,
+                                   state, &why);
+    if (rc != SYNTH_OK)
         snprintf(l->last_error, sizeof l->last_error, "%s",
                  core_strbuf_str(&why));
     l->marked_lines = l->p->in.lines;
@@ -474,6 +478,21 @@ static void checkpoint(live *l, int force)
     core_free(fp);
     core_free(marks);
     core_strbuf_free(&why);
+    return rc;
+}
+
+/* Create the output files the pipeline named, after a checkpoint that
+ * names them: a run killed at any moment leaves no output file that its
+ * checkpoint does not know (a restart would start another beside it).
+ * Returns SYNTH_OK, or SYNTH_EIO with the reason in *why (then nothing
+ * was created). */
+static int create_outputs(live *l, core_strbuf *why)
+{
+    if (checkpoint(l, 1) != SYNTH_OK) {
+        core_strbuf_printf(why, "%s", l->last_error);
+        return SYNTH_EIO;
+    }
+    return core_pipeline_create(l->p, why);
 }
 
 /* After a crash: the state of the run before (new reference), when it was
@@ -500,8 +519,10 @@ static json_t *load_checkpoint(live *l)
 
 /* Switch to a new config (stolen).  It is checked completely (plugins,
  * options) before anything changes; then the open sessions are flushed
- * into the old files and new files are started.  Returns SYNTH_OK, or
- * SYNTH_ECONFIG with the old config still running untouched. */
+ * into the old files and new files are started.  Returns SYNTH_OK,
+ * SYNTH_ECONFIG with the old config still running untouched, or SYNTH_EIO
+ * when the new config runs but its files could not be created (reported;
+ * its records then fail as write errors). */
 static int switch_config(live *l, core_config *next)
 {
     if (next->realtime != l->cfg->realtime) {
@@ -528,8 +549,17 @@ static int switch_config(live *l, core_config *next)
     json_decref(l->written);
     l->written = json_array();
     replay_forget(l);
-    int rc = start(l, np) == SYNTH_OK ? SYNTH_OK : SYNTH_ECONFIG;
-    checkpoint(l, 1);
+    if (start(l, np) != SYNTH_OK)
+        return SYNTH_ECONFIG;
+    core_strbuf why = {0};
+    int rc = create_outputs(l, &why);
+    if (rc != SYNTH_OK) {
+        /* the run goes on without output, the reason in `ctl status` */
+        snprintf(l->last_error, sizeof l->last_error, "%s",
+                 core_strbuf_str(&why));
+        core_error("%s", core_strbuf_str(&why));
+    }
+    core_strbuf_free(&why);
     return rc;
 }
 
@@ -562,7 +592,8 @@ static void reload(live *l)
 {
     core_note("SIGHUP: reading %s again", l->config_path);
     core_config *next = load_config(l, l->config_path);
-    if (next == NULL || switch_config(l, next) != SYNTH_OK) {
+    /* SYNTH_EIO: switched, but the new files could not be made (said) */
+    if ((next ? switch_config(l, next) : SYNTH_ECONFIG) == SYNTH_ECONFIG) {
         snprintf(l->last_error, sizeof l->last_error,
                  "reload of %s refused: the configuration is invalid",
                  l->config_path);
@@ -898,9 +929,10 @@ int core_live_run(core_config *cfg, const char *config_path)
     }
     json_decref(before);
     /* before anything is written: a crash from here on finds the files */
-    checkpoint(&l, 1);
-    /* the sockets last: a client that can connect finds the run set up */
     core_strbuf why = {0};
+    if (create_outputs(&l, &why) != SYNTH_OK)
+        goto fail;
+    /* the sockets last: a client that can connect finds the run set up */
     if (cfg->listen && (l.listen_fd = unix_listen(cfg->listen, &why)) < 0)
         goto fail;
     if (cfg->control && (l.control_fd = unix_listen(cfg->control, &why)) < 0)

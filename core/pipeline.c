@@ -491,6 +491,14 @@ int core_pipeline_start(core_pipeline *p, int live)
     return SYNTH_OK;
 }
 
+int core_pipeline_create(core_pipeline *p, core_strbuf *why)
+{
+    for (size_t f = 0; f < p->formatters.n; f++)
+        if (core_writer_create_live(&p->writers[f], why) != SYNTH_OK)
+            return SYNTH_EIO;
+    return SYNTH_OK;
+}
+
 void core_pipeline_line(core_pipeline *p, const char *name,
                         unsigned long long line_no, unsigned src,
                         unsigned long long off, const char *line, size_t len)

@@ -75,8 +75,11 @@ int core_pipeline_open(core_pipeline *p, core_config *cfg);
 int core_pipeline_run(core_pipeline *p);
 /* The pieces of a run, for live mode (core_pipeline_run is start, the
  * inputs, finish):
- * start(): open the output files (live: the final files, appended to as
- *   sessions close) and the sessionizer.  Returns SYNTH_OK or SYNTH_EIO.
+ * start(): open the output files and the sessionizer; live, the final
+ *   files (appended to as sessions close) are only named, or reopened
+ *   where resume says so.  Returns SYNTH_OK or SYNTH_EIO.
+ * create(): live, create the files start() named, once the checkpoint
+ *   records their names.  Returns SYNTH_OK, or SYNTH_EIO with why.
  * line(): one input line (borrowed) of the input called name, from byte
  *   offset off of replayable source src (0: not replayable).
  * tick(): take the lines so far, close the sessions idle for
@@ -91,6 +94,7 @@ int core_pipeline_run(core_pipeline *p);
  *   session handed to it: before reading counters or output files, or
  *   taking a checkpoint.  tick, process, clear and save drain first. */
 int core_pipeline_start(core_pipeline *p, int live);
+int core_pipeline_create(core_pipeline *p, core_strbuf *why);
 void core_pipeline_line(core_pipeline *p, const char *name,
                         unsigned long long line_no, unsigned src,
                         unsigned long long off, const char *line, size_t len);

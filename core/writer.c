@@ -179,60 +179,52 @@ static int put_line(core_writer *w, FILE *fp, size_t *unsynced, json_t *v)
     return pend->len >= LIVE_BATCH_BYTES ? write_pending(fp, pend) : SYNTH_OK;
 }
 
-/* Create <dir>/<base>[-n].jsonl<suffix> exclusively for appending. */
-static FILE *open_final(core_writer *w, const char *suffix, char **path)
-{
-    for (int n = 1; n < 1000; n++) {
-        core_strbuf p = {0};
-        if (n == 1)
-            core_strbuf_printf(&p, "%s/%s.jsonl%s", w->dir, w->base, suffix);
-        else
-            core_strbuf_printf(&p, "%s/%s-%d.jsonl%s", w->dir, w->base, n,
-                               suffix);
-        FILE *fp = open_stream(p.data, O_WRONLY | O_CREAT | O_EXCL | O_APPEND,
-                               "a");
-        if (fp) {
-            *path = p.data;
-            return fp;
-        }
-        core_strbuf_free(&p);
-        if (errno != EEXIST)
-            return NULL;
-    }
-    errno = EEXIST;
-    return NULL;
-}
-
 int core_writer_open_live(core_writer *w, const char *dir, const char *format,
                           const char *stamp, int sidecar, core_strbuf *why)
 {
-    if (writer_init(w, dir, format, stamp, 1, 1, why) != SYNTH_OK)
+    if (writer_init(w, dir, format, stamp, 1, 1, why) != SYNTH_OK ||
+        core_writer_choose(w, why) != SYNTH_OK)
         return SYNTH_EIO;
-    w->fp = open_final(w, "", &w->path);
-    if (w->fp == NULL) {
-        core_strbuf_printf(why, "cannot create %s/%s.jsonl: %s", dir, w->base,
-                           strerror(errno));
-        return SYNTH_EIO;
-    }
     if (sidecar) {
         core_strbuf m = {0};
         core_strbuf_printf(&m, "%s.meta", w->path);
         w->meta_path = m.data;
-        w->meta = open_stream(m.data, O_WRONLY | O_CREAT | O_EXCL | O_APPEND,
-                              "a");
-        if (w->meta == NULL) {
-            core_strbuf_printf(why, "cannot create %s: %s", w->meta_path,
-                               strerror(errno));
-            return SYNTH_EIO;
-        }
     }
     return SYNTH_OK;
 }
 
-/* Open path for appending, cut to size.  NULL on failure. */
+/* Create path exclusively for appending into *fp.  Returns SYNTH_OK, or
+ * SYNTH_EIO with the reason. */
+static int create_final(const char *path, FILE **fp, core_strbuf *why)
+{
+    *fp = open_stream(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND, "a");
+    if (*fp == NULL) {
+        int e = errno;
+        core_strbuf_printf(why, "cannot create %s: %s", path, strerror(e));
+        errno = e;
+        return SYNTH_EIO;
+    }
+    return SYNTH_OK;
+}
+
+int core_writer_create_live(core_writer *w, core_strbuf *why)
+{
+    if ((w->fp == NULL && create_final(w->path, &w->fp, why) != SYNTH_OK) ||
+        (w->meta_path && w->meta == NULL &&
+         create_final(w->meta_path, &w->meta, why) != SYNTH_OK)) {
+        w->error = errno ? errno : EIO; /* records fail, none pile up */
+        return SYNTH_EIO;
+    }
+    return SYNTH_OK;
+}
+
+/* Open path for appending, cut to size.  A file the checkpoint names
+ * empty may not exist yet (the run before stopped between recording the
+ * name and creating the file): then it is created.  NULL on failure. */
 static FILE *reopen(const char *path, unsigned long long size)
 {
-    FILE *fp = open_stream(path, O_WRONLY | O_APPEND, "a");
+    FILE *fp = open_stream(path, O_WRONLY | O_APPEND | (size ? 0 : O_CREAT),
+                           "a");
     if (fp && ftruncate(fileno(fp), (off_t)size) != 0) {
         int e = errno;
         fclose(fp);

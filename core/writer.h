@@ -40,16 +40,24 @@ typedef struct core_writer {
 int core_writer_open(core_writer *w, const char *dir, const char *format,
                      const char *stamp, int sidecar, long long batch,
                      core_strbuf *why);
-/* Live output (realtime mode): create the final file <dir>/<format>-
- * <stamp>.jsonl (never over an existing one) and append records to it in
- * writes of whole lines (at every core_writer_flush, i.e. every poll, or
- * every 64 KB), so a reader never sees half a line.  Returns SYNTH_OK, or
- * SYNTH_EIO with the reason. */
+/* Live output (realtime mode), step one: choose the final name
+ * <dir>/<format>-<stamp>[-n].jsonl (a free one; w->path, and w->meta_path
+ * with a sidecar) without creating anything, so the caller can record
+ * the name in its checkpoint before the file exists: a run killed in
+ * between then leaves no file that no checkpoint knows.  Returns SYNTH_OK,
+ * or SYNTH_EIO with the reason. */
 int core_writer_open_live(core_writer *w, const char *dir, const char *format,
                           const char *stamp, int sidecar, core_strbuf *why);
+/* Step two: create the chosen file(s) (never over an existing one) and
+ * append records to them in writes of whole lines (at every
+ * core_writer_flush, i.e. every poll, or every 64 KB), so a reader never
+ * sees half a line.  Does nothing for files already open.  Returns
+ * SYNTH_OK, or SYNTH_EIO with the reason. */
+int core_writer_create_live(core_writer *w, core_strbuf *why);
 /* Live output after a crash: append to the existing file at path again,
- * cut back to `size` bytes (what the checkpoint says was committed); the
- * same for the sidecar when meta_path is not NULL.  Returns SYNTH_OK or
+ * cut back to `size` bytes (what the checkpoint says was committed; a
+ * missing file is created when that is 0); the same for the sidecar when
+ * meta_path is not NULL.  Returns SYNTH_OK or
  * SYNTH_EIO with the reason. */
 int core_writer_reopen_live(core_writer *w, const char *dir, const char *path,
                             unsigned long long size, const char *meta_path,

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,6 +208,23 @@ int tu_wait(pid_t pid)
     if (waitpid(pid, &status, 0) < 0)
         die("waitpid");
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int tu_wait_for(pid_t pid, int seconds)
+{
+    for (int i = 0; i < seconds * 100; i++) {
+        int status;
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got < 0)
+            die("waitpid");
+        if (got == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status)
+                                     : 128 + WTERMSIG(status);
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    tu_wait(pid);
+    return -1;
 }
 
 char *tu_find(const char *dir, const char *prefix, const char *suffix)

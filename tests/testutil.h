@@ -49,6 +49,9 @@ json_t *tu_load_format(const char *dir, const char *format, json_t **meta);
 char *tu_json_mismatch(json_t *got, const char *want);
 /* Wait for pid: returns its exit status, or 128+signal. */
 int tu_wait(pid_t pid);
+/* tu_wait for at most `seconds`; a process still running then is killed
+ * (SIGKILL) and -1 returned, so a test of "it stops" fails, not hangs. */
+int tu_wait_for(pid_t pid, int seconds);
 /* Return the owned path of the one file in dir whose name starts with
  * prefix and ends with suffix, or NULL when there is none or several. */
 char *tu_find(const char *dir, const char *prefix, const char *suffix);

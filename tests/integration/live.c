@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +44,8 @@ static char *path_in(const char *name)
 /* The idle timeout most tests use: longer than any pause they make. */
 #define SLOW "session = { idle_timeout_ms = 3000; };\n"
 
-/* Start `synthhost -c live.conf` with extra config lines. */
-static void start(const char *extra)
+/* Write live.conf with extra config lines; returns its path (owned). */
+static char *live_conf(const char *extra)
 {
     char *conf = path_in("live.conf");
     char *text = tu_fmt("mode = \"realtime\";\ninput = \"agent.jsonl\";\n"
@@ -54,6 +55,14 @@ static void start(const char *extra)
                         "poll_ms = 20;\n%s",
                         tu_build(), extra);
     tu_write(conf, text);
+    free(text);
+    return conf;
+}
+
+/* Start `synthhost -c live.conf` with extra config lines. */
+static void start(const char *extra)
+{
+    char *conf = live_conf(extra);
     char *err = path_in("live.err");
     char *host = tu_fmt("%s/synthhost", tu_build());
     fflush(NULL);
@@ -73,14 +82,15 @@ static void start(const char *extra)
     free(sock);
     free(host);
     free(err);
-    free(text);
     free(conf);
 }
 
 static int stop(int sig)
 {
     kill(pid, sig);
-    return tu_wait(pid);
+    int status = tu_wait(pid);
+    pid = 0;
+    return status;
 }
 
 /* One control request; returns the parsed answer. */
@@ -149,6 +159,8 @@ static int each_setup(void **state)
 static int each_teardown(void **state)
 {
     (void)state;
+    if (pid > 0) /* a test that failed before it stopped its run */
+        stop(SIGKILL);
     tu_rmrf(dir);
     free(dir);
     return 0;
@@ -561,6 +573,98 @@ static void test_no_checkpoint(void **state)
     free(ck);
 }
 
+/* How many files in out/ end in .jsonl or .jsonl.meta. */
+static int output_files(void)
+{
+    char *out = path_in("out");
+    DIR *d = opendir(out);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += strstr(e->d_name, ".jsonl") != NULL;
+    closedir(d);
+    free(out);
+    return n;
+}
+
+/* The output files are named in the checkpoint before they exist, so a
+ * run killed at any moment leaves no file a restart does not continue:
+ * - a checkpoint that cannot be written stops the run before any file;
+ * - a file the checkpoint names empty but that is missing (the kill came
+ *   between the two) is created by the restart, under that name. */
+static void test_files_named_before_created(void **state)
+{
+    (void)state;
+    char *obstacle = path_in("out/.synthhost-live.json/in-the-way");
+    char *host = tu_fmt("%s/synthhost", tu_build());
+    char *conf = live_conf("sidecar = true;\n" SLOW);
+    char *ck_dir = path_in("out/.synthhost-live.json");
+    char *out = path_in("out");
+    assert_int_equal(mkdir(out, 0777), 0);
+    assert_int_equal(mkdir(ck_dir, 0777), 0);
+    tu_write(obstacle, "");
+    char *argv[] = {host, "-c", conf, NULL};
+    char *err_path = path_in("live.err");
+    assert_int_equal(tu_wait_for(tu_spawn(argv, NULL, err_path), 30), 1);
+    char *err = tu_read(err_path);
+    free(err_path);
+    if (strstr(err, "cannot write") == NULL ||
+        strstr(err, "/out/.synthhost-live.json") == NULL)
+        fail_msg("the error does not name the checkpoint: %s", err);
+    assert_int_equal(output_files(), 0);
+    free(err);
+    tu_rmrf(ck_dir);
+
+    /* a run that wrote its checkpoint, then lost its files */
+    start("sidecar = true;\n" SLOW);
+    assert_int_equal(stop(SIGKILL), 128 + SIGKILL);
+    /* its socket stays: start() waits for the next run's */
+    char *sock = path_in("ctl.sock");
+    assert_int_equal(unlink(sock), 0);
+    free(sock);
+    char *ck = path_in("out/.synthhost-live.json");
+    json_t *j = json_load_file(ck, 0, NULL);
+    assert_non_null(j);
+    json_t *it = json_object_get(json_object_get(j, "outputs"),
+                                 "instruction-tuning");
+    char *named = strdup(json_string_value(json_object_get(it, "path")));
+    assert_int_equal(json_integer_value(json_object_get(it, "size")), 0);
+    json_decref(j);
+    assert_int_equal(output_files(), 4);
+    char *cmd = tu_fmt("rm '%s'/out/*.jsonl*", dir);
+    assert_int_equal(system(cmd), 0);
+
+    start("sidecar = true;\n" SLOW);
+    for (size_t i = 0; i < nlines; i++)
+        append("agent.jsonl", lines[i]);
+    json_decref(ctl("process", NULL));
+    assert_int_equal(stop(SIGTERM), 0);
+    assert_int_equal(output_files(), 4);
+    char *text = tu_read(named);
+    size_t records = 0;
+    for (const char *p = text; *p; p++)
+        records += *p == '\n';
+    assert_true(records > 0);
+    char *meta_path = tu_fmt("%s.meta", named);
+    char *meta = tu_read(meta_path);
+    size_t metas = 0;
+    for (const char *p = meta; *p; p++)
+        metas += *p == '\n';
+    assert_int_equal(metas, records);
+    free(meta);
+    free(meta_path);
+    free(text);
+    free(cmd);
+    free(named);
+    free(ck);
+    free(ck_dir);
+    free(out);
+    free(conf);
+    free(host);
+    free(obstacle);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -578,6 +682,8 @@ int main(void)
                                         each_setup, each_teardown),
         cmocka_unit_test_setup_teardown(test_no_checkpoint, each_setup,
                                         each_teardown),
+        cmocka_unit_test_setup_teardown(test_files_named_before_created,
+                                        each_setup, each_teardown),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

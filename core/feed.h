@@ -1,7 +1,7 @@
 /*
  * feed.h -- log lines into the sessionizer, parsing as few as possible.
  *
- * Lines are taken in windows (4096 lines or 4 MiB).  Each is prescanned
+ * Lines are taken in windows (1024 lines or 256 KiB).  Each is prescanned
  * (prescan.h); a streamed partial whose id comes again later in the same
  * window is superseded, so it is not parsed: the sessionizer only learns
  * that the element exists (core_sessionizer_touch), which keeps its place

@@ -100,3 +100,20 @@ for size in $live_sizes; do
         printf "%-6s %9s | %8.2f %8.1f %9.1f\n", size, mb, s, mb / s, rss / 1024 }'
     rm -rf "$out"
 done
+
+# Memory: what holds it is bounded by settings, not the input (the open
+# sessions, GRPO's pending prompts, the windows between threads).  With
+# those bounds set low the peak is the same at every size: one run each.
+echo
+printf '%-6s %9s | %8s %9s   (memory: session.max_open = 100, grpo max_pending = 500)\n' \
+    size "input MB" "synth s" "RSS MB"
+{ cat "$dir/bench.conf"
+  printf 'session = { max_open = 100; };\nplugins = { grpo = { max_pending = 500; }; };\n'; } > "$dir/bounded.conf"
+for size in $sizes; do
+    log=$dir/log-$size.jsonl
+    mb=$(awk -v b="$(stat -c %s "$log")" 'BEGIN { printf "%.1f", b / 1048576 }')
+    set -- $(runs=1 out=$dir/out run "$build/synthhost" -c "$dir/bounded.conf" -i "$log" -o "$dir/out")
+    awk -v size="$size" -v mb="$mb" -v s="$1" -v rss="$2" 'BEGIN {
+        printf "%-6s %9s | %8.2f %9.1f\n", size, mb, s, rss / 1024 }'
+    rm -rf "$dir/out"
+done

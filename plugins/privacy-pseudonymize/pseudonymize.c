@@ -76,17 +76,6 @@ static void anon_destroy(void *instance)
     free(st);
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Read the key from path, or create it.  Returns SYNTH_OK or a config
  * error at the key_file option. */
 static int load_key(anon_state *st, synth_ctx *ctx, const char *path)
@@ -131,14 +120,15 @@ static int load_key(anon_state *st, synth_ctx *ctx, const char *path)
         return host->opt_error(ctx, "key_file", -1,
                                "%s does not hold a %zu-digit hex key", path,
                                2 * sizeof st->key);
-    for (size_t i = 0; i < sizeof st->key; i++) {
-        int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return host->opt_error(ctx, "key_file", -1,
-                                   "%s does not hold a hex key", path);
-        st->key[i] = (unsigned char)(hi * 16 + lo);
-    }
+    size_t got = 0;
+    const char *end = NULL;
+    int bad = sodium_hex2bin(st->key, sizeof st->key, text, n, NULL, &got,
+                             &end) != 0 ||
+              got != sizeof st->key || end != text + n;
     sodium_memzero(text, sizeof text);
+    if (bad)
+        return host->opt_error(ctx, "key_file", -1,
+                               "%s does not hold a hex key", path);
     return SYNTH_OK;
 }
 

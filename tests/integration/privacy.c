@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -358,23 +359,43 @@ static void test_pseudonyms_stable_per_key(void **state)
     free(b);
 }
 
-static void test_key_file_readable_by_others_refused(void **state)
+/* A key file that is not private or not a key stops the run before any
+ * output, naming the option and why. */
+static void test_bad_key_files_refused(void **state)
 {
     (void)state;
-    char *key = tu_fmt("%s/open.key", dir);
-    tu_write(key, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
-    chmod(key, 0644);
-    char *conf = write_conf("open.conf", "open.key", "");
-    char *err = NULL;
-    char *out = run_conf(conf, &err, 2);
-    assert_non_null(strstr(err, "option \"key_file\":"));
-    assert_non_null(strstr(err, "can be read by other users (mode 644)"));
-    assert_int_equal(tu_count_entries(out), 0);
-    free(err);
-    tu_rmrf(out);
-    free(out);
-    free(conf);
-    free(key);
+    static const struct {
+        const char *text;
+        unsigned mode;
+        const char *want;
+    } cases[] = {
+        {"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+         0644, "can be read by other users (mode 644)"},
+        {"00112233445566778899aabbccddeeff\n", 0600,
+         "does not hold a 64-digit hex key"},
+        {"00112233445566778899aabbccddeeff00112233445566778899aabbccddeefg\n",
+         0600, "does not hold a hex key"},
+        {"0011223344556677 8899aabbccddeeff00112233445566778899aabbccddeef\n",
+         0600, "does not hold a hex key"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *key = tu_fmt("%s/open.key", dir);
+        tu_write(key, cases[i].text);
+        chmod(key, cases[i].mode);
+        char *conf = write_conf("open.conf", "open.key", "");
+        char *err = NULL;
+        char *out = run_conf(conf, &err, 2);
+        if (strstr(err, "option \"key_file\":") == NULL ||
+            strstr(err, cases[i].want) == NULL)
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
+        assert_int_equal(tu_count_entries(out), 0);
+        free(err);
+        tu_rmrf(out);
+        free(out);
+        free(conf);
+        unlink(key);
+        free(key);
+    }
 }
 
 static void test_bad_patterns_are_config_errors(void **state)
@@ -486,7 +507,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nothing_planted_survives),
         cmocka_unit_test(test_pseudonyms_stable_per_key),
-        cmocka_unit_test(test_key_file_readable_by_others_refused),
+        cmocka_unit_test(test_bad_key_files_refused),
         cmocka_unit_test(test_bad_patterns_are_config_errors),
         cmocka_unit_test(test_catastrophic_pattern_hits_limit),
         cmocka_unit_test(test_keep_durations),

@@ -2,17 +2,24 @@
 #include "stop.h"
 #include "synth_plugin.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
 
-volatile sig_atomic_t core_stop_requested = 0;
-volatile sig_atomic_t core_reload_requested = 0;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2,
+               "the stop flags are set in a signal handler");
+
+atomic_int core_stop_requested = 0;
+atomic_int core_reload_requested = 0;
 
 static void on_signal(int sig)
 {
+    int saved = errno; /* the interrupted code may be about to read it */
     if (sig == SIGHUP)
-        core_reload_requested = 1;
+        atomic_store(&core_reload_requested, 1);
     else
-        core_stop_requested = 1;
+        atomic_store(&core_stop_requested, 1);
+    errno = saved;
 }
 
 int core_stop_install(void)

@@ -8,13 +8,16 @@
 #ifndef CORE_STOP_H
 #define CORE_STOP_H
 
-#include <signal.h>
+#include <stdatomic.h>
 
-/* Nonzero once a stop was requested. */
-extern volatile sig_atomic_t core_stop_requested;
+/* Nonzero once a stop was requested.  Atomic, not volatile sig_atomic_t:
+ * the pipeline's other threads read it too, and only a lock-free atomic
+ * is both safe to set in a handler and free of a data race between
+ * threads (ThreadSanitizer reported one). */
+extern atomic_int core_stop_requested;
 /* Nonzero once SIGHUP asked for the config to be read again (live mode;
  * the loop clears it). */
-extern volatile sig_atomic_t core_reload_requested;
+extern atomic_int core_reload_requested;
 
 /* Install the handlers for SIGINT, SIGTERM and SIGHUP (without
  * SA_RESTART, so a blocking read or poll returns), and ignore SIGPIPE (a

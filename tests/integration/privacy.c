@@ -359,6 +359,22 @@ static void test_pseudonyms_stable_per_key(void **state)
     free(b);
 }
 
+/* Run conf (owned; freed) as case i: it must stop with exit status 2,
+ * nothing written, and stderr holding both what and why. */
+static void refused(char *conf, size_t i, const char *what, const char *why)
+{
+    char *err = NULL;
+    char *out = run_conf(conf, &err, 2);
+    if (strstr(err, what) == NULL || strstr(err, why) == NULL)
+        fail_msg("case %zu: \"%s\" lacks \"%s\" or \"%s\"", i, err, what,
+                 why);
+    assert_int_equal(tu_count_entries(out), 0);
+    free(err);
+    tu_rmrf(out);
+    free(out);
+    free(conf);
+}
+
 /* A key file that is not private or not a key stops the run before any
  * output, naming the option and why. */
 static void test_bad_key_files_refused(void **state)
@@ -383,16 +399,7 @@ static void test_bad_key_files_refused(void **state)
         tu_write(key, cases[i].text);
         chmod(key, cases[i].mode);
         char *conf = write_conf("open.conf", "open.key", "");
-        char *err = NULL;
-        char *out = run_conf(conf, &err, 2);
-        if (strstr(err, "option \"key_file\":") == NULL ||
-            strstr(err, cases[i].want) == NULL)
-            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
-        assert_int_equal(tu_count_entries(out), 0);
-        free(err);
-        tu_rmrf(out);
-        free(out);
-        free(conf);
+        refused(conf, i, "option \"key_file\":", cases[i].want);
         unlink(key);
         free(key);
     }
@@ -432,15 +439,7 @@ static void test_bad_patterns_are_config_errors(void **state)
         } else {
             conf = write_conf("bad.conf", "a.key", cases[i].extra);
         }
-        char *err = NULL;
-        char *out = run_conf(conf, &err, 2);
-        if (strstr(err, cases[i].want) == NULL)
-            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
-        assert_int_equal(tu_count_entries(out), 0);
-        free(err);
-        tu_rmrf(out);
-        free(out);
-        free(conf);
+        refused(conf, i, cases[i].want, cases[i].want);
     }
 }
 

@@ -93,11 +93,12 @@ static int open_tmp(const core_writer *w, const char *kind, char **path,
  * base name <format>-<stamp>.  Returns SYNTH_OK, or SYNTH_EIO with why. */
 static int writer_init(core_writer *w, const char *dir, const char *format,
                        const char *stamp, long long batch, int live,
-                       core_strbuf *why)
+                       int sidecar, core_strbuf *why)
 {
     memset(w, 0, sizeof *w);
     w->dir = core_strdup(dir);
     w->live = live;
+    w->sidecar = sidecar;
     w->batch = batch > 0 ? batch : 1;
     core_strbuf b = {0};
     core_strbuf_printf(&b, "%s-%s", format, stamp);
@@ -114,7 +115,7 @@ int core_writer_open(core_writer *w, const char *dir, const char *format,
                      const char *stamp, int sidecar, long long batch,
                      core_strbuf *why)
 {
-    if (writer_init(w, dir, format, stamp, batch, 0, why) != SYNTH_OK)
+    if (writer_init(w, dir, format, stamp, batch, 0, sidecar, why) != SYNTH_OK)
         return SYNTH_EIO;
     if (open_tmp(w, "jsonl", &w->tmp, &w->fp, why) != SYNTH_OK)
         return SYNTH_EIO;
@@ -182,14 +183,9 @@ static int put_line(core_writer *w, FILE *fp, size_t *unsynced, json_t *v)
 int core_writer_open_live(core_writer *w, const char *dir, const char *format,
                           const char *stamp, int sidecar, core_strbuf *why)
 {
-    if (writer_init(w, dir, format, stamp, 1, 1, why) != SYNTH_OK ||
+    if (writer_init(w, dir, format, stamp, 1, 1, sidecar, why) != SYNTH_OK ||
         core_writer_choose(w, why) != SYNTH_OK)
         return SYNTH_EIO;
-    if (sidecar) {
-        core_strbuf m = {0};
-        core_strbuf_printf(&m, "%s.meta", w->path);
-        w->meta_path = m.data;
-    }
     return SYNTH_OK;
 }
 
@@ -351,28 +347,33 @@ int core_writer_finish(core_writer *w, core_strbuf *why)
     return SYNTH_OK;
 }
 
-int core_writer_choose(core_writer *w, core_strbuf *why)
+/* Does nothing exist at path? */
+static int is_free(const char *path)
 {
     struct stat st;
+    return lstat(path, &st) != 0 && errno == ENOENT;
+}
+
+int core_writer_choose(core_writer *w, core_strbuf *why)
+{
     for (int n = 1; n < 1000; n++) {
-        core_strbuf p = {0};
+        core_strbuf p = {0}, m = {0};
         if (n == 1)
             core_strbuf_printf(&p, "%s/%s.jsonl", w->dir, w->base);
         else
             core_strbuf_printf(&p, "%s/%s-%d.jsonl", w->dir, w->base, n);
-        if (lstat(p.data, &st) != 0 && errno == ENOENT) {
+        if (w->sidecar)
+            core_strbuf_printf(&m, "%s.meta", p.data);
+        /* both names free: a stray sidecar must not stop the publish */
+        if (is_free(p.data) && (!w->sidecar || is_free(m.data))) {
             core_free(w->path);
-            w->path = p.data;
             core_free(w->meta_path);
-            w->meta_path = NULL;
-            if (w->meta_tmp) {
-                core_strbuf m = {0};
-                core_strbuf_printf(&m, "%s.meta", w->path);
-                w->meta_path = m.data;
-            }
+            w->path = p.data;
+            w->meta_path = m.data; /* NULL without a sidecar */
             return SYNTH_OK;
         }
         core_strbuf_free(&p);
+        core_strbuf_free(&m);
     }
     core_strbuf_printf(why, "no free file name for %s in %s", w->base, w->dir);
     return SYNTH_EIO;

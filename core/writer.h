@@ -28,6 +28,7 @@ typedef struct core_writer {
     long long batch;    /* flush every `batch` records */
     int error;          /* errno of the first write failure, or 0 */
     int live;           /* writing the final file directly (realtime) */
+    int sidecar;        /* with a <file>.meta beside the records */
     core_strbuf line;   /* owned: the line being written */
     size_t unsynced[2]; /* bytes written since writeback was started:
                            records, sidecar */
@@ -85,7 +86,8 @@ int core_writer_commit(core_writer *w, core_strbuf *why);
 /* The steps of core_writer_commit, for a publish that spans several
  * writers (see checkpoint.h):
  * finish(): flush, sync and close the temporary files;
- * choose(): set w->path (and w->meta_path) to the first free final name;
+ * choose(): set w->path (and w->meta_path) to the first free final name
+ *   (free for the sidecar too);
  * link(): give the temporary files their final names (never over an
  *   existing file) and remove the temporary names.
  * Each returns SYNTH_OK or SYNTH_EIO with the reason in *why. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void die(const char *what)
@@ -251,6 +252,64 @@ char *tu_find(const char *dir, const char *prefix, const char *suffix)
         return NULL;
     }
     return found;
+}
+
+int tu_plant_strays(const char *dir, const char *format, const char *suffix,
+                    int seconds)
+{
+    time_t now = time(NULL);
+    for (int k = 0; k < seconds; k++) {
+        time_t t = now + k;
+        struct tm tm;
+        char stamp[32];
+        gmtime_r(&t, &tm);
+        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+        char *path = tu_fmt("%s/%s-%s.jsonl%s", dir, format, stamp, suffix);
+        tu_write(path, "stray\n");
+        free(path);
+    }
+    return seconds;
+}
+
+static int count_strays(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *path = tu_fmt("%s/%s", dir, e->d_name);
+        char *text = tu_read(path);
+        n += text && strcmp(text, "stray\n") == 0;
+        free(text);
+        free(path);
+    }
+    closedir(d);
+    return n;
+}
+
+char *tu_check_strays_skipped(const char *out, const char *format, int strays)
+{
+    int left = count_strays(out);
+    if (left != strays)
+        return tu_fmt("%d of %d stray files left as they were", left, strays);
+    char *path = tu_format_file(out, format);
+    int second = path && strstr(path, "-2.jsonl") != NULL;
+    char *msg = second ? NULL
+                       : tu_fmt("%s is not the second name", path ? path : "none");
+    json_t *meta = NULL;
+    json_t *records = msg ? NULL : tu_load_format(out, format, &meta);
+    if (msg == NULL && (records == NULL || meta == NULL ||
+                        json_array_size(records) == 0 ||
+                        json_array_size(meta) != json_array_size(records)))
+        msg = tu_fmt("%s: no records, or no sidecar of as many lines", path);
+    json_decref(records);
+    json_decref(meta);
+    free(path);
+    return msg;
 }
 
 int tu_count_entries(const char *dir)

@@ -55,6 +55,15 @@ int tu_wait_for(pid_t pid, int seconds);
 /* Return the owned path of the one file in dir whose name starts with
  * prefix and ends with suffix, or NULL when there is none or several. */
 char *tu_find(const char *dir, const char *prefix, const char *suffix);
+/* Put a stray file <dir>/<format>-<stamp>.jsonl<suffix> holding "stray\n"
+ * for each second's stamp from now on for `seconds`, so a run started
+ * within them finds its first choice of name taken.  Returns how many. */
+int tu_plant_strays(const char *dir, const char *format, const char *suffix,
+                    int seconds);
+/* NULL when out holds its `strays` stray files untouched and one
+ * <format>-*-2.jsonl (the next free name) with records and a sidecar of
+ * as many lines; else an owned message saying what is wrong. */
+char *tu_check_strays_skipped(const char *out, const char *format, int strays);
 /* Count the entries of dir (without . and ..). */
 int tu_count_entries(const char *dir);
 /* Load a JSONL file: returns a JSON array of the lines' values (new

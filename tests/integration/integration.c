@@ -707,6 +707,35 @@ static void test_cases(void **state)
     assert_true(ran > 0);
 }
 
+/* A name taken by a stray file, even only by its sidecar, is skipped:
+ * the run publishes under the next free name with its sidecar beside
+ * it, and leaves every stray as it was. */
+static void test_taken_names_skipped(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *out = tu_fmt("%s/out", dir);
+    assert_int_equal(mkdir(out, 0777), 0);
+    int strays = tu_plant_strays(out, "instruction-tuning", ".meta", 60);
+    char *conf = tu_fmt("%s/c.conf", dir);
+    char *text = tu_fmt("input = \"%s/examples/agent-log.jsonl\";\n"
+                        "sidecar = true;\nformats = [\"instruction-tuning\"];\n",
+                        tu_root());
+    tu_write(conf, text);
+    char *err = NULL;
+    if (run(&err, NULL, NULL, "-c", conf, "-o", out, NULL) != 0)
+        fail_msg("the run failed: %s", err);
+    char *wrong = tu_check_strays_skipped(out, "instruction-tuning", strays);
+    if (wrong)
+        fail_msg("%s", wrong);
+    free(err);
+    free(text);
+    free(conf);
+    free(out);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -719,6 +748,7 @@ int main(void)
         cmocka_unit_test(test_stdin_matches_file),
         cmocka_unit_test(test_same_output_any_threads),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_taken_names_skipped),
         cmocka_unit_test(test_cases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

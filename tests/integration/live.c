@@ -665,6 +665,25 @@ static void test_files_named_before_created(void **state)
     free(obstacle);
 }
 
+/* Live output skips a name a stray file holds, even only its sidecar's,
+ * and leaves the strays as they were. */
+static void test_live_taken_names_skipped(void **state)
+{
+    (void)state;
+    char *out = path_in("out");
+    assert_int_equal(mkdir(out, 0777), 0);
+    int strays = tu_plant_strays(out, "instruction-tuning", ".meta", 60);
+    start("sidecar = true;\n" SLOW);
+    for (size_t i = 0; i < nlines; i++)
+        append("agent.jsonl", lines[i]);
+    json_decref(ctl("process", NULL));
+    assert_int_equal(stop(SIGTERM), 0);
+    char *wrong = tu_check_strays_skipped(out, "instruction-tuning", strays);
+    if (wrong)
+        fail_msg("%s", wrong);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -683,6 +702,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_checkpoint, each_setup,
                                         each_teardown),
         cmocka_unit_test_setup_teardown(test_files_named_before_created,
+                                        each_setup, each_teardown),
+        cmocka_unit_test_setup_teardown(test_live_taken_names_skipped,
                                         each_setup, each_teardown),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

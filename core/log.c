@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 int core_log_quiet = 0;
-core_strbuf *core_log_capture = NULL;
+_Thread_local core_strbuf *core_log_capture = NULL;
 
 void core_vlog(const char *level, const char *fmt, va_list ap)
 {

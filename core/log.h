@@ -21,9 +21,10 @@ void core_vlog(const char *level, const char *fmt, va_list ap);
 extern int core_log_quiet;
 
 struct core_strbuf;
-/* When set, errors and warnings are also appended here (one line each):
- * the control socket answers a rejected `configure` with them.  Only for
- * single-threaded use. */
-extern struct core_strbuf *core_log_capture;
+/* When set, errors and warnings of the thread that set it are also
+ * appended here (one line each): the control socket answers a rejected
+ * `configure` with them.  Per thread, so the plugin thread's messages
+ * meanwhile neither race on it nor end up in that answer. */
+extern _Thread_local struct core_strbuf *core_log_capture;
 
 #endif

@@ -417,6 +417,9 @@ static int checkpoint(live *l, int force)
     for (size_t f = 0; f < l->p->formatters.n; f++) {
         core_writer *w = &l->p->writers[f];
         unsigned long long size, meta_size;
+        if (w->fp == NULL && w->error)
+            continue; /* never created (the name was taken): not ours, and
+                         a restart chooses another */
         if (core_writer_sync(w, &size, &meta_size) != SYNTH_OK) {
             /* the checkpoint before stays: a restart replays from there */
             snprintf(l->last_error, sizeof l->last_error, "%s: %s", w->path,

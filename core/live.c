@@ -487,8 +487,8 @@ static int checkpoint(live *l, int force)
 /* Create the output files the pipeline named, after a checkpoint that
  * names them: a run killed at any moment leaves no output file that its
  * checkpoint does not know (a restart would start another beside it).
- * Returns SYNTH_OK, or SYNTH_EIO with the reason in *why (then nothing
- * was created). */
+ * Returns SYNTH_OK, or SYNTH_EIO with the reason in *why (a file that
+ * could not be created is left out of the checkpoints from then on). */
 static int create_outputs(live *l, core_strbuf *why)
 {
     if (checkpoint(l, 1) != SYNTH_OK) {

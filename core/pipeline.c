@@ -356,12 +356,19 @@ static void on_session(json_t *session, core_close_reason why, void *user)
     process_session(p, session);
 }
 
-/* Start the session and plugin threads; returns 1 when both run. */
-static int start_threads(core_pipeline *p)
+/* The queues between the threads: two windows of lines, then sixteen
+ * sessions, so memory stays bounded when a later stage is slower. */
+static void init_queues(core_pipeline *p)
 {
     core_queue_init(&p->batches, 2);
     core_queue_init(&p->sessions, 16);
     p->qinit = 1;
+}
+
+/* Start the session and plugin threads; returns 1 when both run. */
+static int start_threads(core_pipeline *p)
+{
+    init_queues(p);
     p->threaded = p->async = 1; /* before the session thread reads them */
     p->stages = 3;
     if (pthread_create(&p->session_tid, NULL, session_thread, p) != 0) {
@@ -383,9 +390,7 @@ static int start_threads(core_pipeline *p)
  * when the thread runs. */
 static int start_plugin_thread(core_pipeline *p)
 {
-    core_queue_init(&p->batches, 2);
-    core_queue_init(&p->sessions, 16);
-    p->qinit = 1;
+    init_queues(p);
     if (pthread_create(&p->plugin_tid, NULL, plugin_thread, p) != 0)
         return 0;
     p->async = 1;

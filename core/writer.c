@@ -46,12 +46,12 @@ static int make_dirs(const char *dir)
     return rc;
 }
 
-/* open(2) path with flags (mode 0644 when created) as a stdio stream;
- * NULL with errno set on failure, the descriptor closed. */
 #define WRITE_BUFFER (256u * 1024u)
 #define WRITEBACK_BYTES (1u << 20)
 #define LIVE_BATCH_BYTES (64u * 1024u)
 
+/* open(2) path with flags (mode 0644 when created) as a stdio stream;
+ * NULL with errno set on failure, the descriptor closed. */
 static FILE *open_stream(const char *path, int flags, const char *mode)
 {
     int fd = open(path, flags | O_CLOEXEC, 0644);
@@ -153,8 +153,11 @@ static int writeback(FILE *fp)
     return 0;
 }
 
-/* One value as one line: serialised into the writer's buffer, then one
- * fwrite -- or, for live output, one write(2), so the line appears whole. */
+/* One value as one line, serialised into the writer's buffer: batch, one
+ * fwrite (*unsynced counts the bytes since the last writeback); live,
+ * appended to the pending whole lines of fp, written out at the flush or
+ * every LIVE_BATCH_BYTES, so a reader never sees half a line.  Returns
+ * SYNTH_OK or SYNTH_EIO (errno set). */
 static int put_line(core_writer *w, FILE *fp, size_t *unsynced, json_t *v)
 {
     core_strbuf_reset(&w->line);
@@ -163,7 +166,7 @@ static int put_line(core_writer *w, FILE *fp, size_t *unsynced, json_t *v)
     if (!w->live) {
         if (fwrite(w->line.data, 1, w->line.len, fp) != w->line.len)
             return SYNTH_EIO;
-        /* Start writing back every few MB: the fsync before publishing
+        /* Start writing back every MB: the fsync before publishing
          * then finds little left to do (it was a tenth of a run). */
         if ((*unsynced += w->line.len) >= WRITEBACK_BYTES) {
             *unsynced = 0;
@@ -238,6 +241,7 @@ int core_writer_reopen_live(core_writer *w, const char *dir, const char *path,
     w->dir = core_strdup(dir);
     w->live = 1;
     w->batch = 1;
+    w->sidecar = meta_path != NULL;
     w->base = core_strdup(path);
     w->path = core_strdup(path);
     w->fp = reopen(path, size);

@@ -377,7 +377,6 @@ static void collect_pattern_users(const anon_state *st, json_t *names,
     }
 }
 
-
 static int context_type_selected(const anon_state *st, const char *type)
 {
     size_t i;

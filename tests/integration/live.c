@@ -641,20 +641,20 @@ static void test_files_named_before_created(void **state)
     json_decref(ctl("process", NULL));
     assert_int_equal(stop(SIGTERM), 0);
     assert_int_equal(output_files(), 4);
-    char *text = tu_read(named);
-    size_t records = 0;
-    for (const char *p = text; *p; p++)
-        records += *p == '\n';
-    assert_true(records > 0);
-    char *meta_path = tu_fmt("%s.meta", named);
-    char *meta = tu_read(meta_path);
-    size_t metas = 0;
-    for (const char *p = meta; *p; p++)
-        metas += *p == '\n';
-    assert_int_equal(metas, records);
-    free(meta);
-    free(meta_path);
-    free(text);
+    /* the one instruction-tuning file is the named one, records and
+     * sidecar line for line */
+    char *found = tu_format_file(out, "instruction-tuning");
+    assert_non_null(found);
+    assert_string_equal(found, named);
+    json_t *meta = NULL;
+    json_t *records = tu_load_format(out, "instruction-tuning", &meta);
+    assert_non_null(records);
+    assert_non_null(meta);
+    assert_true(json_array_size(records) > 0);
+    assert_int_equal(json_array_size(meta), json_array_size(records));
+    json_decref(records);
+    json_decref(meta);
+    free(found);
     free(cmd);
     free(named);
     free(ck);

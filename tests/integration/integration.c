@@ -124,7 +124,10 @@ static void test_example_log(void **state)
                                  "sessions and privacy, %lf s formatters",
                             &rd, &ss, &pl),
                      3);
-    assert_true(rd > 0 && ss >= 0 && pl > 0);
+    /* a thread's share can round to 0.00 s on a fast machine: each is a
+     * number of seconds, and together no more than the run's own CPU */
+    assert_true(rd >= 0 && ss >= 0 && pl >= 0);
+    assert_true(rd + ss + pl < 60.0);
     /* a dataset and a sidecar per format, the config and the checkpoint
      * state, nothing else: no temporary file */
     assert_int_equal(tu_count_entries(out), 2 * 6 + 2);

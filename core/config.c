@@ -385,6 +385,44 @@ static void free_strings(char **v, size_t n)
     core_free(v);
 }
 
+/* Replace the owned string *slot with a copy of value, when value is set. */
+static void override(char **slot, const char *value)
+{
+    if (value == NULL)
+        return;
+    core_free(*slot);
+    *slot = core_strdup(value);
+}
+
+int core_config_load_with(core_config *c, const char *path,
+                          const core_overrides *o)
+{
+    if (path == NULL)
+        core_config_defaults(c);
+    else if (core_config_load(c, path) != SYNTH_OK)
+        return SYNTH_ECONFIG;
+    if (o == NULL)
+        return SYNTH_OK;
+    if (o->inputs) {
+        free_strings(c->inputs, c->ninputs);
+        c->inputs = core_calloc(o->ninputs + 1, sizeof *c->inputs);
+        for (size_t i = 0; i < o->ninputs; i++)
+            c->inputs[i] = core_strdup(o->inputs[i]);
+        c->ninputs = o->ninputs;
+    }
+    override(&c->output_dir, o->output_dir);
+    override(&c->plugin_dir, o->plugin_dir);
+    return SYNTH_OK;
+}
+
+core_overrides core_config_overrides_of(const core_config *c)
+{
+    static char *const none[1] = {NULL}; /* "no inputs" is an override too */
+    core_overrides o = {c->inputs ? c->inputs : none, c->ninputs,
+                        c->output_dir, c->plugin_dir};
+    return o;
+}
+
 void core_config_free(core_config *c)
 {
     if (c == NULL)

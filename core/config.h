@@ -48,6 +48,23 @@ void core_config_defaults(core_config *c);
 /* Load and validate path into c (defaults first).  Returns SYNTH_OK, or
  * SYNTH_ECONFIG after printing every error; c must be freed either way. */
 int core_config_load(core_config *c, const char *path);
+/* What the command line sets over a config file (all borrowed): the
+ * inputs when inputs is not NULL (ninputs may be 0), output_dir and
+ * plugin_dir when not NULL. */
+typedef struct core_overrides {
+    char *const *inputs;
+    size_t ninputs;
+    const char *output_dir;
+    const char *plugin_dir;
+} core_overrides;
+/* Load path into c (NULL: the defaults, no file), then apply o (NULL:
+ * none).  Returns SYNTH_OK, or SYNTH_ECONFIG after printing every error;
+ * c must be freed either way. */
+int core_config_load_with(core_config *c, const char *path,
+                          const core_overrides *o);
+/* The overrides that keep what c's command line chose: its inputs, output
+ * and plugin directories (borrowed from c; valid while c is). */
+core_overrides core_config_overrides_of(const core_config *c);
 /* Return an owned path: p itself when absolute or when base is NULL, else
  * base/p. */
 char *core_config_resolve(const char *base, const char *p);

@@ -7,15 +7,14 @@
  * session.idle_timeout_ms of wall clock without events (or its idle gap in
  * event time), and appends its records to the output files as whole lines
  * at once.  A control socket (`control`, mode 0600, peers of another uid
- * refused) answers one JSON request per line with one JSON response:
- * status, process, configure, analyze, export_all_episodes, clear.
+ * refused) answers one JSON request per line with one JSON response
+ * (control.h).  The checkpoint that makes a restart exactly-once is
+ * checkpoint_live.h.
  * SIGHUP reads the config again (a bad one is refused and the old one
  * kept); SIGINT and SIGTERM flush every open session and stop, exit 0.
  */
 #ifndef CORE_LIVE_H
 #define CORE_LIVE_H
-
-#include <jansson.h>
 
 #include "config.h"
 
@@ -23,11 +22,5 @@
  * configure, freed by the caller at the end) was loaded from config_path.
  * Returns SYNTH_OK, or SYNTH_EIO / SYNTH_ECONFIG when it cannot start. */
 int core_live_run(core_config *cfg, const char *config_path);
-
-/* The `synthhost ctl` client: send one request (a JSON object) to the
- * control socket at path and print the response line on stdout.  Returns
- * SYNTH_OK when the response says "ok": true, SYNTH_EINVAL when it says
- * false, SYNTH_EIO when the socket cannot be used. */
-int core_live_ctl(const char *path, json_t *request);
 
 #endif

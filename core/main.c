@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "analyze.h"
 #include "config.h"
+#include "control.h"
 #include "live.h"
 #include "log.h"
 #include "pipeline.h"
@@ -59,7 +60,7 @@ static void usage(FILE *out)
           "      --html FILE     also write a self-contained HTML report\n"
           "  ctl COMMAND [JSON]  ask a running realtime synthhost (its control\n"
           "                      socket, from -c or --socket): status, process,\n"
-          "                      configure, analyze, export_all_episodes, clear\n"
+          "                      export, configure, analyze, clear\n"
           "\n"
           "Exit status: 0 ok, 1 runtime error, 2 usage or config error.\n",
           out);
@@ -169,29 +170,10 @@ static int parse_subcommand(int argc, char **argv, cli *c, int *status)
  * the command-line overrides.  Returns SYNTH_OK or SYNTH_ECONFIG. */
 static int load_config(const cli *c, core_config *cfg)
 {
-    if (c->config) {
-        if (core_config_load(cfg, c->config) != SYNTH_OK)
-            return SYNTH_ECONFIG;
-    } else {
-        core_config_defaults(cfg);
-    }
-    if (c->ninputs) {
-        for (size_t i = 0; i < cfg->ninputs; i++)
-            core_free(cfg->inputs[i]);
-        core_free(cfg->inputs);
-        cfg->inputs = core_calloc(c->ninputs, sizeof *cfg->inputs);
-        for (size_t i = 0; i < c->ninputs; i++)
-            cfg->inputs[i] = core_strdup(c->inputs[i]);
-        cfg->ninputs = c->ninputs;
-    }
-    if (c->output) {
-        core_free(cfg->output_dir);
-        cfg->output_dir = core_strdup(c->output);
-    }
-    if (c->plugins) {
-        core_free(cfg->plugin_dir);
-        cfg->plugin_dir = core_strdup(c->plugins);
-    }
+    core_overrides o = {c->ninputs ? c->inputs : NULL, c->ninputs, c->output,
+                        c->plugins};
+    if (core_config_load_with(cfg, c->config, &o) != SYNTH_OK)
+        return SYNTH_ECONFIG;
     if (cfg->plugin_dir == NULL)
         cfg->plugin_dir = default_plugin_dir();
     return SYNTH_OK;
@@ -344,8 +326,8 @@ static int cmd_ctl(int argc, char **argv)
         return status;
     int rc;
     if (optind >= argc) {
-        core_error("ctl: name a command (status, process, configure, "
-                   "analyze, export_all_episodes, clear)");
+        core_error("ctl: name a command (status, process, export, "
+                   "configure, analyze, clear)");
         return EXIT_USAGE;
     }
     json_t *req = json_object();
@@ -379,7 +361,7 @@ static int cmd_ctl(int argc, char **argv)
         json_decref(req);
         return EXIT_USAGE;
     }
-    rc = core_live_ctl(path, req);
+    rc = core_control_send(path, req);
     json_decref(req);
     core_config_free(&cfg);
     return rc == SYNTH_OK ? 0 : EXIT_RUNTIME;
@@ -427,24 +409,23 @@ static int cmd_run(int argc, char **argv)
         return rc == SYNTH_OK ? 0 : rc == SYNTH_ECONFIG ? EXIT_USAGE
                                                        : EXIT_RUNTIME;
     }
-    core_pipeline p;
-    memset(&p, 0, sizeof p);
+    core_pipeline *p = NULL;
     if (rc == SYNTH_OK)
-        rc = core_pipeline_open(&p, &cfg);
+        rc = core_pipeline_open(&cfg, &p);
     int status = 0;
     if (rc != SYNTH_OK) {
         status = EXIT_USAGE;
     } else {
         core_stop_install();
-        rc = core_pipeline_run(&p);
-        core_pipeline_summary(&p);
+        rc = core_pipeline_run(p);
+        core_pipeline_summary(p);
         if (rc == SYNTH_ESTATE)
             core_error("interrupted: no output file was published");
         else if (rc == SYNTH_EIO)
             core_error("run failed: no output file was published");
         status = rc == SYNTH_OK ? 0 : EXIT_RUNTIME;
     }
-    core_pipeline_close(&p);
+    core_pipeline_close(p);
     core_config_free(&cfg);
     return status;
 }

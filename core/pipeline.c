@@ -7,7 +7,9 @@
 #include "log.h"
 #include "checkpoint.h"
 #include "feed.h"
+#include "plugin.h"
 #include "reader.h"
+#include "writer.h"
 #include "stop.h"
 
 #include <errno.h>
@@ -16,19 +18,44 @@
 #include <pthread.h>
 #include <string.h>
 
-static void stage_add(core_stage *s, core_instance *inst)
-{
-    s->v = core_realloc(s->v, (s->n + 1) * sizeof *s->v);
-    s->v[s->n++] = inst;
-}
-
-static void stage_free(core_stage *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        core_instance_free(s->v[i]);
-    core_free(s->v);
-    memset(s, 0, sizeof *s);
-}
+struct core_pipeline {
+    core_config *cfg;         /* borrowed */
+    core_registry reg;
+    core_metrics counters;
+    core_stage privacy, filters, formatters, scorers;
+    core_writer *writers;     /* owned, parallel to formatters */
+    core_sessionizer *sz;     /* owned */
+    core_feed *feed;          /* owned: lines into sz */
+    core_input_stats in;
+    unsigned long long sessions_dropped, records_dropped, plugin_errors;
+    unsigned long long sessions_cleared;  /* by ctl clear */
+    unsigned long long records_cleared;   /* held back by formatters, by ctl clear */
+    int live;                 /* realtime: final files, appended to */
+    json_t *identity;         /* owned: this run for the checkpoint, or NULL */
+    /* live checkpoints (core_pipeline_hook): sessions of a replay that
+     * were written before the crash are skipped; written ones are
+     * reported; hooks.written is NULL when nothing hooked in */
+    core_pipeline_hooks hooks;
+    int already_done;         /* the checkpoint says these inputs are done */
+    unsigned long long *records;  /* owned, per formatter: records written */
+    unsigned long long *scored;   /* owned, per formatter: of them scored */
+    double *score_sum;            /* owned, per formatter: their scores */
+    json_t *drops;            /* owned: drop reason -> count */
+    int io_error;             /* a write failed */
+    /* threads = 2: the session and plugin threads and their queues */
+    int threaded, qinit, read_failed;
+    core_queue batches;       /* windows of parsed lines -> sessionizer */
+    core_queue sessions;      /* sessions past privacy and filters ->
+                                 formatters */
+    pthread_t session_tid, plugin_tid;
+    int async;                /* the formatters run in plugin_tid */
+    int stages;               /* threads the run used: 3 (batch), 2
+                                 (live), 0 (one thread) */
+    double cpu[3];            /* CPU seconds of the reading, session and
+                                 plugin threads */
+    pthread_mutex_t drops_lock;   /* drops: counted from both threads */
+    int drops_init;
+};
 
 /* Which stage a loaded plugin joins, or NULL when the config does not
  * select it.  Formatters are picked by `formats` (below, in config
@@ -61,9 +88,9 @@ static void unknown_format(core_pipeline *p, const char *name)
     core_free(known);
 }
 
-int core_pipeline_open(core_pipeline *p, core_config *cfg)
+int core_pipeline_open(core_config *cfg, core_pipeline **out)
 {
-    memset(p, 0, sizeof *p);
+    core_pipeline *p = *out = core_calloc(1, sizeof *p);
     p->cfg = cfg;
     core_metrics_init(&p->counters);
     p->drops = json_object();
@@ -94,14 +121,14 @@ int core_pipeline_open(core_pipeline *p, core_config *cfg)
         }
         core_instance *inst;
         if (core_instance_new(pl, cfg, &p->counters, &inst) == SYNTH_OK)
-            stage_add(&p->formatters, inst);
+            core_stage_add(&p->formatters, inst);
     }
     for (size_t i = 0; i < p->reg.n; i++) {
         const core_plugin *pl = &p->reg.plugins[i];
         core_stage *st = pl->dl ? stage_for(p, pl) : NULL;
         core_instance *inst;
         if (st && core_instance_new(pl, cfg, &p->counters, &inst) == SYNTH_OK)
-            stage_add(st, inst);
+            core_stage_add(st, inst);
     }
     for (size_t f = 0; f < p->formatters.n; f++)
         p->formatters.v[f]->scorers = &p->scorers;
@@ -341,14 +368,14 @@ static void on_session(json_t *session, core_close_reason why, void *user)
 {
     core_pipeline *p = user;
     core_session_origin o;
-    if (p->written && core_sessionizer_closing(p->sz, &o)) {
+    if (p->hooks.written && core_sessionizer_closing(p->sz, &o)) {
         /* the id before privacy plugins change it */
         char *id = core_strdup(json_string_value(json_object_get(session, "id")));
-        if (p->replayed(p->hook_user, id, &o)) {
+        if (p->hooks.replayed(p->hooks.user, id, &o)) {
             json_decref(session);
         } else {
             process_session(p, session);
-            p->written(p->hook_user, id, &o, why);
+            p->hooks.written(p->hooks.user, id, &o, why);
         }
         core_free(id);
         return;
@@ -454,7 +481,7 @@ static int read_input(core_pipeline *p, const char *path)
     return rc == SYNTH_EIO ? SYNTH_EIO : SYNTH_OK;
 }
 
-int core_pipeline_start(core_pipeline *p, int live)
+int core_pipeline_start(core_pipeline *p, int live, json_t *resume)
 {
     core_config *cfg = p->cfg;
     char stamp[32];
@@ -464,17 +491,9 @@ int core_pipeline_start(core_pipeline *p, int live)
     core_strbuf why = {0};
     for (size_t f = 0; f < p->formatters.n; f++) {
         const char *name = p->formatters.v[f]->plugin->desc.name;
-        json_t *again = json_object_get(p->resume, name);
-        int rc = again ? core_writer_reopen_live(
-                             &p->writers[f], cfg->output_dir,
-                             json_string_value(json_object_get(again, "path")),
-                             (unsigned long long)json_integer_value(
-                                 json_object_get(again, "size")),
-                             json_string_value(
-                                 json_object_get(again, "meta_path")),
-                             (unsigned long long)json_integer_value(
-                                 json_object_get(again, "meta_size")),
-                             &why)
+        json_t *again = json_object_get(resume, name);
+        int rc = again ? core_writer_reopen_live(&p->writers[f],
+                                                 cfg->output_dir, again, &why)
                  : live ? core_writer_open_live(&p->writers[f], cfg->output_dir,
                                                 name, stamp, cfg->sidecar, &why)
                         : core_writer_open(&p->writers[f], cfg->output_dir,
@@ -486,6 +505,8 @@ int core_pipeline_start(core_pipeline *p, int live)
             return SYNTH_EIO;
         }
     }
+    for (size_t f = 0; live && f < p->formatters.n; f++)
+        core_note("writing %s", p->writers[f].path);
     p->sz = core_sessionizer_new(&cfg->limits, on_session, p);
     p->feed = core_feed_new(cfg->skip_superseded, deliver, p, &p->in);
     /* live input: lines, sessions and the privacy plugins here, where
@@ -540,8 +561,9 @@ void core_pipeline_process(core_pipeline *p)
     sync_writers(p);
 }
 
-size_t core_pipeline_clear(core_pipeline *p)
+size_t core_pipeline_clear(core_pipeline *p, unsigned long long *records)
 {
+    unsigned long long held = p->records_cleared;
     core_feed_flush(p->feed);
     core_pipeline_drain(p); /* what closed before the clear is written */
     size_t n = core_sessionizer_clear(p->sz);
@@ -556,7 +578,62 @@ size_t core_pipeline_clear(core_pipeline *p)
             p->records_cleared += ctx.nrecords;
         core_ctx_release(&ctx);
     }
+    *records = p->records_cleared - held;
     return n;
+}
+
+void core_pipeline_hook(core_pipeline *p, const core_pipeline_hooks *h)
+{
+    p->hooks = *h;
+    if (h->replay)
+        core_sessionizer_replay(p->sz, h->replay);
+    if (h->clock >= 0)
+        core_sessionizer_set_clock(p->sz, h->clock);
+}
+
+unsigned long long core_pipeline_lines(const core_pipeline *p)
+{
+    return p->in.lines;
+}
+
+unsigned long long core_pipeline_records(const core_pipeline *p)
+{
+    unsigned long long n = 0;
+    for (size_t f = 0; f < p->formatters.n; f++)
+        n += p->records[f];
+    return n;
+}
+
+unsigned long long core_pipeline_watermark(const core_pipeline *p,
+                                           unsigned src)
+{
+    return core_sessionizer_watermark(p->sz, src);
+}
+
+long long core_pipeline_clock(const core_pipeline *p)
+{
+    return core_sessionizer_clock(p->sz);
+}
+
+int core_pipeline_sync(core_pipeline *p, json_t **outputs, core_strbuf *why)
+{
+    core_pipeline_drain(p); /* what the caller records as written, is */
+    *outputs = json_object();
+    for (size_t f = 0; f < p->formatters.n; f++) {
+        core_writer *w = &p->writers[f];
+        json_t *state;
+        if (w->fp == NULL && w->error)
+            continue; /* never created (the name was taken): not ours, and
+                         a restart chooses another */
+        if (core_writer_sync(w, &state, why) != SYNTH_OK) {
+            json_decref(*outputs);
+            *outputs = NULL;
+            return SYNTH_EIO;
+        }
+        json_object_set_new(*outputs, p->formatters.v[f]->plugin->desc.name,
+                            state);
+    }
+    return SYNTH_OK;
 }
 
 json_t *core_pipeline_save(core_pipeline *p)
@@ -671,7 +748,7 @@ int core_pipeline_run(core_pipeline *p)
             return SYNTH_OK;
         }
     }
-    int rc = core_pipeline_start(p, 0);
+    int rc = core_pipeline_start(p, 0, NULL);
     if (rc != SYNTH_OK)
         return rc;
     for (size_t i = 0; i < p->cfg->ninputs && rc == SYNTH_OK; i++)
@@ -761,29 +838,7 @@ void core_pipeline_summary(const core_pipeline *p)
         json_object_foreach(p->drops, k, v)
             core_note("  %s: %lld", k, (long long)json_integer_value(v));
     }
-    /* Counters grouped by their first dotted part: "redacted: email 48,
-     * phone 38". */
-    json_t *groups = json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach(p->counters.values, k, v) {
-        const char *dot = strchr(k, '.');
-        char *group = dot ? core_strndup(k, (size_t)(dot - k)) : core_strdup(k);
-        json_t *line = json_object_get(groups, group);
-        if (line == NULL) {
-            line = json_string("");
-            json_object_set_new(groups, group, line);
-        }
-        core_strbuf b = {0};
-        core_strbuf_printf(&b, "%s%s%s %lld", json_string_value(line),
-                           json_string_length(line) ? ", " : "",
-                           dot ? dot + 1 : "", (long long)json_integer_value(v));
-        json_string_set(line, b.data);
-        core_strbuf_free(&b);
-        core_free(group);
-    }
-    json_object_foreach(groups, k, v) core_note("%s: %s", k, json_string_value(v));
-    json_decref(groups);
+    core_metrics_note(&p->counters);
     for (size_t f = 0; f < p->formatters.n; f++) {
         const core_writer *w = p->writers ? &p->writers[f] : NULL;
         if (w && w->path && p->scored[f])
@@ -818,10 +873,10 @@ void core_pipeline_close(core_pipeline *p)
     core_free(p->writers);
     core_feed_free(p->feed);
     core_sessionizer_free(p->sz);
-    stage_free(&p->privacy);
-    stage_free(&p->filters);
-    stage_free(&p->formatters);
-    stage_free(&p->scorers);
+    core_stage_free(&p->privacy);
+    core_stage_free(&p->filters);
+    core_stage_free(&p->formatters);
+    core_stage_free(&p->scorers);
     core_registry_free(&p->reg);
     core_metrics_free(&p->counters);
     json_decref(p->identity);
@@ -831,5 +886,5 @@ void core_pipeline_close(core_pipeline *p)
     json_decref(p->drops);
     if (p->drops_init)
         pthread_mutex_destroy(&p->drops_lock);
-    memset(p, 0, sizeof *p);
+    core_free(p);
 }

@@ -10,63 +10,39 @@
 #ifndef CORE_PIPELINE_H
 #define CORE_PIPELINE_H
 
-#include <pthread.h>
+#include <jansson.h>
 
 #include "config.h"
-#include "feed.h"
-#include "plugin.h"
-#include "queue.h"
 #include "session.h"
-#include "writer.h"
+#include "strbuf.h"
 
-typedef struct core_pipeline {
-    core_config *cfg;         /* borrowed */
-    core_registry reg;
-    core_metrics counters;
-    core_stage privacy, filters, formatters, scorers;
-    core_writer *writers;     /* owned, parallel to formatters */
-    core_sessionizer *sz;     /* owned */
-    core_feed *feed;          /* owned: lines into sz */
-    core_input_stats in;
-    unsigned long long sessions_dropped, records_dropped, plugin_errors;
-    unsigned long long sessions_cleared;  /* by ctl clear */
-    unsigned long long records_cleared;   /* held back by formatters, by ctl clear */
-    int live;                 /* realtime: final files, appended to */
-    json_t *identity;         /* owned: this run for the checkpoint, or NULL */
-    /* live checkpoints (set by live.c): sessions of a replay that were
-     * written before the crash are skipped; written ones are reported */
+/* One run's pipeline (opaque): the plugins, the sessionizer, the
+ * writers and the counters.  Made by core_pipeline_open(), freed by
+ * core_pipeline_close(). */
+typedef struct core_pipeline core_pipeline;
+
+/* What a live run's checkpoint hooks into (all borrowed by the pipeline):
+ * replayed() says whether a closing session was already written before a
+ * crash (it is then skipped), written() is told of every session written;
+ * replay (may be NULL) is handed to the sessionizer, and clock (-1: none)
+ * restores its event clock. */
+typedef struct core_pipeline_hooks {
     int (*replayed)(void *user, const char *context_id,
                     const core_session_origin *o);
     void (*written)(void *user, const char *context_id,
                     const core_session_origin *o, core_close_reason why);
-    void *hook_user;
-    json_t *resume;           /* borrowed: live outputs to append to */
-    int already_done;         /* the checkpoint says these inputs are done */
-    unsigned long long *records;  /* owned, per formatter: records written */
-    unsigned long long *scored;   /* owned, per formatter: of them scored */
-    double *score_sum;            /* owned, per formatter: their scores */
-    json_t *drops;            /* owned: drop reason -> count */
-    int io_error;             /* a write failed */
-    /* threads = 2: the session and plugin threads and their queues */
-    int threaded, qinit, read_failed;
-    core_queue batches;       /* windows of parsed lines -> sessionizer */
-    core_queue sessions;      /* sessions past privacy and filters ->
-                                 formatters */
-    pthread_t session_tid, plugin_tid;
-    int async;                /* the formatters run in plugin_tid */
-    int stages;               /* threads the run used: 3 (batch), 2
-                                 (live), 0 (one thread) */
-    double cpu[3];            /* CPU seconds of the reading, session and
-                                 plugin threads */
-    pthread_mutex_t drops_lock;   /* drops: counted from both threads */
-    int drops_init;
-} core_pipeline;
+    const core_session_replay *replay;
+    long long clock;
+    void *user;
+} core_pipeline_hooks;
 
-/* Load the plugins from the config's plugin_dir, check every plugin
- * option, and create the instances the config selects.  Reports problems
- * as config errors.  Returns SYNTH_OK, SYNTH_ECONFIG or SYNTH_EIO (plugin
- * dir unusable).  Close p whatever it returns. */
-int core_pipeline_open(core_pipeline *p, core_config *cfg);
+
+/* Load the plugins from the config's plugin_dir (cfg is borrowed for the
+ * pipeline's life), check every plugin option, and create the instances
+ * the config selects.  Reports problems as config errors.  Sets *out to a
+ * new pipeline whatever it returns (close it); returns SYNTH_OK,
+ * SYNTH_ECONFIG or SYNTH_EIO (plugin dir unusable). */
+int core_pipeline_open(core_config *cfg, core_pipeline **out);
 /* Read every input, process and write.  Returns SYNTH_OK when all files
  * were published (bad lines and dropped sessions are not failures),
  * SYNTH_EIO when an input or output failed (nothing is published),
@@ -77,7 +53,8 @@ int core_pipeline_run(core_pipeline *p);
  * inputs, finish):
  * start(): open the output files and the sessionizer; live, the final
  *   files (appended to as sessions close) are only named, or reopened
- *   where resume says so.  Returns SYNTH_OK or SYNTH_EIO.
+ *   where resume (borrowed, may be NULL: {format: {path, size, meta_path,
+ *   meta_size}} of a checkpoint) says so.  Returns SYNTH_OK or SYNTH_EIO.
  * create(): live, create the files start() named, once the checkpoint
  *   records their names.  Returns SYNTH_OK, or SYNTH_EIO with why.
  * line(): one input line (borrowed) of the input called name, from byte
@@ -86,21 +63,38 @@ int core_pipeline_run(core_pipeline *p);
  *   session.idle_timeout_ms of wall clock (now_ms), push the files out.
  * process(): close every open session now and flush every formatter.
  * clear(): drop the open sessions unwritten, and the records formatters
- * hold back (counted in records_cleared); returns how many sessions.
+ *   hold back (how many in *records); returns how many sessions.
  * finish(): end of input: flush, and publish (batch) or close (live);
  *   rc is how reading went.  Returns as core_pipeline_run.
  * status(): the counts `synthhost ctl status` shows (new reference).
  * drain(): wait until the formatters' thread (threads = 2) has done every
  *   session handed to it: before reading counters or output files, or
  *   taking a checkpoint.  tick, process, clear and save drain first. */
-int core_pipeline_start(core_pipeline *p, int live);
+int core_pipeline_start(core_pipeline *p, int live, json_t *resume);
 int core_pipeline_create(core_pipeline *p, core_strbuf *why);
 void core_pipeline_line(core_pipeline *p, const char *name,
                         unsigned long long line_no, unsigned src,
                         unsigned long long off, const char *line, size_t len);
 void core_pipeline_tick(core_pipeline *p, long long now_ms);
 void core_pipeline_process(core_pipeline *p);
-size_t core_pipeline_clear(core_pipeline *p);
+size_t core_pipeline_clear(core_pipeline *p, unsigned long long *records);
+/* Live checkpoints hook in before the first line (h is copied). */
+void core_pipeline_hook(core_pipeline *p, const core_pipeline_hooks *h);
+/* What a checkpoint records, after a drain:
+ * lines(): input lines taken so far; records(): records written so far,
+ *   all formats; watermark(): the offset of the first line of the oldest
+ *   open session of replayable source src (ULLONG_MAX when none);
+ *   clock(): the sessionizer's event clock (-1 none);
+ * sync(): every output file synced to disk, as {format: {path, size,
+ *   meta_path, meta_size}} (new reference) in *outputs; a file that was
+ *   never created (its name taken) is left out.  Returns SYNTH_OK, or
+ *   SYNTH_EIO with why and *outputs NULL. */
+unsigned long long core_pipeline_lines(const core_pipeline *p);
+unsigned long long core_pipeline_records(const core_pipeline *p);
+unsigned long long core_pipeline_watermark(const core_pipeline *p,
+                                           unsigned src);
+long long core_pipeline_clock(const core_pipeline *p);
+int core_pipeline_sync(core_pipeline *p, json_t **outputs, core_strbuf *why);
 /* Live checkpoints: the state the formatters hold across sessions, as
  * {format: state} (new reference), or NULL when none holds any.  Restore
  * gives it (borrowed) to the formatters of a started pipeline; a plugin
@@ -113,7 +107,7 @@ json_t *core_pipeline_status(const core_pipeline *p);
 void core_pipeline_drain(core_pipeline *p);
 /* Print the run summary with core_note(). */
 void core_pipeline_summary(const core_pipeline *p);
-/* Free everything; NULL-safe. */
+/* Free everything, p itself too; NULL-safe. */
 void core_pipeline_close(core_pipeline *p);
 
 #endif

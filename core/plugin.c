@@ -1085,3 +1085,43 @@ const synth_host_api core_host_api = {
     .observe = host_observe,
     .is_probe = host_is_probe,
 };
+
+void core_metrics_note(const core_metrics *m)
+{
+    /* grouped by their first dotted part: "redacted: email 48, phone 38" */
+    json_t *groups = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(m->values, k, v) {
+        const char *dot = strchr(k, '.');
+        char *group = dot ? core_strndup(k, (size_t)(dot - k)) : core_strdup(k);
+        json_t *line = json_object_get(groups, group);
+        if (line == NULL) {
+            line = json_string("");
+            json_object_set_new(groups, group, line);
+        }
+        core_strbuf b = {0};
+        core_strbuf_printf(&b, "%s%s%s %lld", json_string_value(line),
+                           json_string_length(line) ? ", " : "",
+                           dot ? dot + 1 : "", (long long)json_integer_value(v));
+        json_string_set(line, b.data);
+        core_strbuf_free(&b);
+        core_free(group);
+    }
+    json_object_foreach(groups, k, v) core_note("%s: %s", k, json_string_value(v));
+    json_decref(groups);
+}
+
+void core_stage_add(core_stage *s, core_instance *inst)
+{
+    s->v = core_realloc(s->v, (s->n + 1) * sizeof *s->v);
+    s->v[s->n++] = inst;
+}
+
+void core_stage_free(core_stage *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        core_instance_free(s->v[i]);
+    core_free(s->v);
+    memset(s, 0, sizeof *s);
+}

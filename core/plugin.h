@@ -160,5 +160,12 @@ int core_score_record(const core_stage *scorers, const char *format,
                       json_t **issues);
 void core_metrics_init(core_metrics *c);
 void core_metrics_free(core_metrics *c);
+/* Print the counters with core_note(), a line per group of their first
+ * dotted part: "redacted: email 48, phone 38". */
+void core_metrics_note(const core_metrics *m);
+/* Append inst (stolen) to the stage s. */
+void core_stage_add(core_stage *s, core_instance *inst);
+/* Free every instance of s and empty it; NULL-safe. */
+void core_stage_free(core_stage *s);
 
 #endif

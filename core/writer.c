@@ -233,11 +233,21 @@ static FILE *reopen(const char *path, unsigned long long size)
     return fp;
 }
 
-int core_writer_reopen_live(core_writer *w, const char *dir, const char *path,
-                            unsigned long long size, const char *meta_path,
-                            unsigned long long meta_size, core_strbuf *why)
+int core_writer_reopen_live(core_writer *w, const char *dir, json_t *state,
+                            core_strbuf *why)
 {
+    const char *path = json_string_value(json_object_get(state, "path"));
+    const char *meta_path =
+        json_string_value(json_object_get(state, "meta_path"));
+    unsigned long long size = (unsigned long long)json_integer_value(
+        json_object_get(state, "size"));
+    unsigned long long meta_size = (unsigned long long)json_integer_value(
+        json_object_get(state, "meta_size"));
     memset(w, 0, sizeof *w);
+    if (path == NULL) {
+        core_strbuf_printf(why, "a checkpoint names no output file");
+        return SYNTH_EIO;
+    }
     w->dir = core_strdup(dir);
     w->live = 1;
     w->batch = 1;
@@ -256,21 +266,27 @@ int core_writer_reopen_live(core_writer *w, const char *dir, const char *path,
     return SYNTH_OK;
 }
 
-int core_writer_sync(core_writer *w, unsigned long long *size,
-                     unsigned long long *meta_size)
+int core_writer_sync(core_writer *w, json_t **state, core_strbuf *why)
 {
     struct stat st;
-    *size = *meta_size = 0;
-    if (core_writer_flush(w) != SYNTH_OK)
-        return SYNTH_EIO;
-    if (w->fp && (fsync(fileno(w->fp)) != 0 || fstat(fileno(w->fp), &st) != 0))
-        return SYNTH_EIO;
-    *size = w->fp ? (unsigned long long)st.st_size : 0;
+    unsigned long long size = 0, meta_size = 0;
+    *state = NULL;
+    if (core_writer_flush(w) != SYNTH_OK ||
+        (w->fp && (fsync(fileno(w->fp)) != 0 || fstat(fileno(w->fp), &st) != 0)))
+        goto fail;
+    size = w->fp ? (unsigned long long)st.st_size : 0;
     if (w->meta && (fsync(fileno(w->meta)) != 0 ||
                     fstat(fileno(w->meta), &st) != 0))
-        return SYNTH_EIO;
-    *meta_size = w->meta ? (unsigned long long)st.st_size : 0;
+        goto fail;
+    meta_size = w->meta ? (unsigned long long)st.st_size : 0;
+    *state = json_pack("{s:s, s:I, s:s?, s:I}", "path", w->path, "size",
+                       (json_int_t)size, "meta_path", w->meta_path,
+                       "meta_size", (json_int_t)meta_size);
     return SYNTH_OK;
+fail:
+    core_strbuf_printf(why, "%s: %s", w->path,
+                       strerror(w->error ? w->error : errno));
+    return SYNTH_EIO;
 }
 
 int core_writer_flush(core_writer *w)

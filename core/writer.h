@@ -55,18 +55,18 @@ int core_writer_open_live(core_writer *w, const char *dir, const char *format,
  * sees half a line.  Does nothing for files already open.  Returns
  * SYNTH_OK, or SYNTH_EIO with the reason. */
 int core_writer_create_live(core_writer *w, core_strbuf *why);
-/* Live output after a crash: append to the existing file at path again,
- * cut back to `size` bytes (what the checkpoint says was committed; a
- * missing file is created when that is 0); the same for the sidecar when
- * meta_path is not NULL.  Returns SYNTH_OK or
- * SYNTH_EIO with the reason. */
-int core_writer_reopen_live(core_writer *w, const char *dir, const char *path,
-                            unsigned long long size, const char *meta_path,
-                            unsigned long long meta_size, core_strbuf *why);
-/* Live output: sync to disk and return the committed sizes of the file
- * and its sidecar (0 when none).  Returns SYNTH_OK or SYNTH_EIO. */
-int core_writer_sync(core_writer *w, unsigned long long *size,
-                     unsigned long long *meta_size);
+/* Live output after a crash: state (borrowed) is what core_writer_sync
+ * gave the checkpoint.  Append to the existing file at its path again,
+ * cut back to `size` bytes (what was committed; a missing file is created
+ * when that is 0); the same for the sidecar when meta_path is set.
+ * Returns SYNTH_OK or SYNTH_EIO with the reason. */
+int core_writer_reopen_live(core_writer *w, const char *dir, json_t *state,
+                            core_strbuf *why);
+/* Live output: sync to disk and set *state to what a checkpoint keeps
+ * and core_writer_reopen_live takes: {path, size, meta_path, meta_size},
+ * the committed sizes of the file and its sidecar (new reference).
+ * Returns SYNTH_OK, or SYNTH_EIO with the reason (and *state NULL). */
+int core_writer_sync(core_writer *w, json_t **state, core_strbuf *why);
 /* Append record (borrowed) as one line, and meta (borrowed, may be NULL)
  * to the sidecar.  Returns SYNTH_OK or SYNTH_EIO (also remembered). */
 int core_writer_put(core_writer *w, json_t *record, json_t *meta);

@@ -384,11 +384,23 @@ static void test_control_commands(void **state)
     char *it_copy = strdup(it_path);
     json_decref(r);
 
-    /* export_all_episodes names the episodes file */
-    r = ctl("export_all_episodes", NULL);
+    /* export (the spec's export_all_episodes) names the file of the
+     * format it is asked for, and refuses one that is not running */
+    r = ctl("export_all_episodes", "{\"format\": \"episodes\"}");
     assert_true(json_is_true(json_object_get(r, "ok")));
-    assert_non_null(strstr(json_string_value(json_object_get(r, "episodes")),
+    assert_non_null(strstr(json_string_value(json_object_get(r, "file")),
                            "/out/episodes-"));
+    json_decref(r);
+    r = ctl("export", "{\"format\": \"instruction-tuning\"}");
+    assert_string_equal(json_string_value(json_object_get(r, "file")), it_copy);
+    json_decref(r);
+    r = ctl("export", "{\"format\": \"alpaca\"}");
+    assert_true(json_is_false(json_object_get(r, "ok")));
+    assert_non_null(strstr(json_string_value(json_object_get(r, "error")),
+                           "\"alpaca\" is not running"));
+    json_decref(r);
+    r = ctl("export", NULL);
+    assert_true(json_is_false(json_object_get(r, "ok")));
     json_decref(r);
 
     /* analyze a file */

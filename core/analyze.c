@@ -5,7 +5,7 @@
 #include "lines.h"
 #include "log.h"
 #include "map.h"
-#include "plugin.h"
+#include "instance.h"
 #include "stats.h"
 
 #include <errno.h>

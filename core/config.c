@@ -439,3 +439,32 @@ void core_config_free(core_config *c)
     core_free(c->control);
     memset(c, 0, sizeof *c);
 }
+
+/* The config section whose keys are handed to every plugin of a kind. */
+const char *core_config_kind_section(int kind)
+{
+    switch (kind) {
+    case SYNTH_KIND_FORMATTER: return "capture";
+    case SYNTH_KIND_FILTER:    return "filters";
+    case SYNTH_KIND_PRIVACY:   return "privacy";
+    default:                   return NULL;
+    }
+}
+
+int core_config_mentions(const core_config *c, int kind, const char *name,
+                         const synth_option *options)
+{
+    config_setting_t *pg = core_config_section(c, "plugins");
+    config_setting_t *own = pg ? config_setting_get_member(pg, name) : NULL;
+    if (own && config_setting_is_group(own))
+        return 1;
+    const char *sec = core_config_kind_section(kind);
+    config_setting_t *g = sec ? core_config_section(c, sec) : NULL;
+    for (int i = 0; g && i < config_setting_length(g); i++) {
+        const char *key = config_setting_name(config_setting_get_elem(g, (unsigned)i));
+        for (size_t j = 0; options && options[j].name; j++)
+            if (strcmp(options[j].name, key) == 0)
+                return 1;
+    }
+    return 0;
+}

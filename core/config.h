@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "session.h"
+#include "synth_plugin.h"
 
 typedef struct core_config {
     char *path;               /* owned: the file as named, or NULL (none) */
@@ -85,6 +86,14 @@ const char *core_config_suggest(const char *word, const char *const *names);
 void core_config_unknown(core_config *c, const config_setting_t *s,
                          const char *noun, const char *name,
                          const char *where, const char *const *known);
+/* The config section whose keys are handed to every plugin of a kind
+ * (SYNTH_KIND_*): "capture", "filters", "privacy", or NULL. */
+const char *core_config_kind_section(int kind);
+/* Return 1 when c names the plugin called name of that kind (a
+ * plugins.<name> group, or a key of its kind's section that its option
+ * table, borrowed, declares), else 0. */
+int core_config_mentions(const core_config *c, int kind, const char *name,
+                         const synth_option *options);
 /* Free what c owns; NULL-safe. */
 void core_config_free(core_config *c);
 

@@ -16,7 +16,7 @@
 #include "live.h"
 #include "log.h"
 #include "pipeline.h"
-#include "plugin.h"
+#include "instance.h"
 #include "report.h"
 #include "stop.h"
 #include "version.h"

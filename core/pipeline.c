@@ -7,7 +7,8 @@
 #include "log.h"
 #include "checkpoint.h"
 #include "feed.h"
-#include "plugin.h"
+#include "instance.h"
+#include "options.h"
 #include "reader.h"
 #include "writer.h"
 #include "stop.h"
@@ -66,9 +67,9 @@ static core_stage *stage_for(core_pipeline *p, const core_plugin *pl)
 {
     switch (pl->desc.kind) {
     case SYNTH_KIND_PRIVACY:
-        return core_config_mentions(pl, p->cfg) ? &p->privacy : NULL;
+        return core_config_mentions(p->cfg, pl->desc.kind, pl->desc.name, pl->desc.options) ? &p->privacy : NULL;
     case SYNTH_KIND_FILTER:
-        return core_config_mentions(pl, p->cfg) ? &p->filters : NULL;
+        return core_config_mentions(p->cfg, pl->desc.kind, pl->desc.name, pl->desc.options) ? &p->filters : NULL;
     case SYNTH_KIND_SCORER:
         return &p->scorers;
     default:

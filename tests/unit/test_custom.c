@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "plugin.h"
+#include "instance.h"
 #include "synth_plugin.h"
 #include "testutil.h"
 

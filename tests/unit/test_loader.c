@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "plugin.h"
+#include "instance.h"
+#include "options.h"
 #include "synth_plugin.h"
 #include "testutil.h"
 

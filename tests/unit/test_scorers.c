@@ -16,7 +16,7 @@
 #include <regex.h>
 
 #include "config.h"
-#include "plugin.h"
+#include "instance.h"
 #include "synth_plugin.h"
 #include "synth_quality.h"
 #include "testutil.h"

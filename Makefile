@@ -63,6 +63,7 @@ CORE_OBJ  = $(CORE_SRC:%.c=$(BUILD)/%.o)
 LIB       = $(BUILD)/libsynth.a
 HOST      = $(BUILD)/synthhost
 
+SDK_HEADERS = $(wildcard sdk/*.h)
 PLUGIN_DIRS = $(patsubst %/,%,$(wildcard plugins/*/))
 PLUGINS     = $(PLUGIN_DIRS:plugins/%=$(BUILD)/plugins/%.so)
 
@@ -96,13 +97,14 @@ $(HOST): $(BUILD)/core/main.o $(LIB)
 	$(CC) $(ALLCFLAGS) $^ -o $@ $(LDLIBS) $(MALLOC_LIBS)
 
 # Every folder plugins/<kind>-<name>/ becomes $(BUILD)/plugins/<kind>-<name>.so
-# (libraries beyond jansson, per plugin:)
-$(BUILD)/plugins/privacy-redact.so:    PLUGIN_LIBS = $(shell pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
-$(BUILD)/plugins/privacy-pseudonymize.so: PLUGIN_LIBS = $(shell pkg-config --libs libpcre2-8 libsodium 2>/dev/null || echo -lpcre2-8 -lsodium)
+# (libraries beyond jansson and PCRE2, which every plugin may use through
+# the SDK's synth_pii.h, per plugin:)
+PCRE2_LIBS := $(shell pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
+$(BUILD)/plugins/privacy-pseudonymize.so: PLUGIN_LIBS = $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
 .SECONDEXPANSION:
-$(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) sdk/synth_plugin.h sdk/synth_session.h
+$(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) $(SDK_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(PLUGIN_CFLAGS) $(filter %.c,$^) -o $@ $(PLUGIN_LIBS) $(JANSSON_LIBS) -lm
+	$(CC) $(PLUGIN_CFLAGS) $(filter %.c,$^) -o $@ $(PLUGIN_LIBS) $(PCRE2_LIBS) $(JANSSON_LIBS) -lm
 
 $(BUILD)/tests/%.o: tests/%.c tests/%.h tests/testutil.h
 	@mkdir -p $(dir $@)
@@ -110,7 +112,7 @@ $(BUILD)/tests/%.o: tests/%.c tests/%.h tests/testutil.h
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) $(TESTUTIL)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -Itests $< $(TESTUTIL) $(LIB) -o $@ $(LDLIBS) $(CMOCKA)
+	$(CC) $(ALLCFLAGS) -Itests $< $(TESTUTIL) $(LIB) -o $@ $(LDLIBS) $(CMOCKA) $(PCRE2_LIBS)
 
 $(BUILD)/tests/%: tests/integration/%.c $(TESTUTIL)
 	@mkdir -p $(dir $@)
@@ -168,7 +170,7 @@ install: $(HOST) $(PLUGINS)
 	    $(DESTDIR)$(MANDIR)/man3
 	install -m 755 $(HOST) $(DESTDIR)$(BINDIR)/synthhost
 	install -m 755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
-	install -m 644 sdk/synth_plugin.h sdk/synth_session.h $(DESTDIR)$(INCDIR)/
+	install -m 644 $(SDK_HEADERS) $(DESTDIR)$(INCDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 	    sdk/synth-plugin.pc.in > $(DESTDIR)$(PCDIR)/synth-plugin.pc
 	install -m 644 conf/synth.conf $(DESTDIR)$(SHAREDIR)/conf/
@@ -182,7 +184,7 @@ install: $(HOST) $(PLUGINS)
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/synthhost \
 	    $(addprefix $(DESTDIR)$(PLUGINDIR)/,$(notdir $(PLUGINS))) \
-	    $(DESTDIR)$(INCDIR)/synth_plugin.h $(DESTDIR)$(INCDIR)/synth_session.h \
+	    $(addprefix $(DESTDIR)$(INCDIR)/,$(notdir $(SDK_HEADERS))) \
 	    $(DESTDIR)$(PCDIR)/synth-plugin.pc \
 	    $(DESTDIR)$(MANDIR)/man1/synthhost.1 $(DESTDIR)$(MANDIR)/man3/synth_plugin.3
 	rm -rf $(DESTDIR)$(SHAREDIR)

@@ -5,7 +5,9 @@
  * prompt, U+FFFD, residual personal data) and an exact-duplicate set.
  * Issue codes are stable: scripts and the HTML report key on them.
  *
- * Optional, like synth_session.h: inlined into the plugin, no ABI.
+ * Optional, like synth_session.h: inlined into the plugin, no ABI.  It
+ * includes synth_pii.h, so a plugin using it links PCRE2 (the
+ * synth-plugin pkg-config file says so).
  */
 #ifndef SYNTH_QUALITY_H
 #define SYNTH_QUALITY_H
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include "synth_hash.h"
+#include "synth_pii.h"
 #include "synth_plugin.h"
 
 /* ---- the score ---------------------------------------------------------- */
@@ -175,158 +178,42 @@ static inline int synth_q_text(synth_q *q, const char *field, const char *text,
 
 /* ---- residual personal data ------------------------------------------------ */
 
-/* What privacy should have removed, found anywhere in a string: the
- * language of this POSIX extended regex (kept as the oracle of
- * tests/unit/test_scorers.c), matched by hand in one pass -- the regex
- * was a tenth of the scorers' time, and most strings are free text:
- *   [A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}  e-mail
- *   \(?[0-9]{3}\)?[ .-][0-9]{3}[ .-][0-9]{4}                      phone
- *   [0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{4}                   card
- *   sk-[A-Za-z0-9_-]{16,}  AKIA[0-9A-Z]{16}  gh[pousr]_[A-Za-z0-9]{30,} keys */
-#define SYNTH_Q_PII_PATTERN                                              \
-    "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}|" \
-    "\\(?[0-9]{3}\\)?[ .-][0-9]{3}[ .-][0-9]{4}|"                        \
-    "[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{4}|"                      \
-    "sk-[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}"
-
-static inline int synth_q_is_digit(char c) { return c >= '0' && c <= '9'; }
-static inline int synth_q_is_alpha(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-static inline int synth_q_is_alnum(char c)
-{
-    return synth_q_is_alpha(c) || synth_q_is_digit(c);
-}
-
-/* How many of s[i..n) in a row satisfy is (at most max). */
-static inline size_t synth_q_run(const char *s, size_t i, size_t n,
-                                 int (*is)(char), size_t max)
-{
-    size_t k = 0;
-    while (i + k < n && k < max && is(s[i + k]))
-        k++;
-    return k;
-}
-
-static inline int synth_q_key_char(char c)
-{
-    return synth_q_is_alnum(c) || c == '_' || c == '-';
-}
-static inline int synth_q_upper_digit(char c)
-{
-    return (c >= 'A' && c <= 'Z') || synth_q_is_digit(c);
-}
-
-/* groups[] digits separated by one of seps, from s[i]. */
-static inline int synth_q_digit_groups(const char *s, size_t i, size_t n,
-                                       const size_t *groups, size_t ngroups,
-                                       const char *seps)
-{
-    for (size_t g = 0; g < ngroups; g++) {
-        if (g > 0) {
-            if (i >= n || s[i] == '\0' || !strchr(seps, s[i]))
-                return 0;
-            i++;
-        }
-        if (synth_q_run(s, i, n, synth_q_is_digit, groups[g]) < groups[g])
-            return 0;
-        i += groups[g];
-    }
-    return 1;
-}
-
-/* An e-mail domain from s[i] (just after an '@'): labels of
- * [A-Za-z0-9-] joined by single dots, one dot followed by two letters. */
-static inline int synth_q_email_domain(const char *s, size_t i, size_t n)
-{
-    size_t label = 0;
-    for (; i < n; i++) {
-        char c = s[i];
-        if (synth_q_is_alnum(c) || c == '-') {
-            label++;
-        } else if (c == '.' && label > 0) {
-            if (i + 2 < n && synth_q_is_alpha(s[i + 1]) &&
-                synth_q_is_alpha(s[i + 2]))
-                return 1;
-            label = 0;
-        } else {
-            return 0;
-        }
-    }
-    return 0;
-}
-
-/* Does s[0..n) hold what SYNTH_Q_PII_PATTERN matches?  Every match holds
- * a digit, an '@', the '-' of "sk-", the '_' of "gh?_" or the 'K' of
- * "AKIA": the scan stops only at those (rare in prose) and looks around. */
-static inline int synth_q_pii_text(const char *s, size_t n)
-{
-    static const size_t phone[] = {3, 4}, card[] = {4, 4, 4, 4};
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!synth_q_is_digit(c) && c != '@' && c != '-' && c != '_' &&
-            c != 'K')
-            continue;
-        if (synth_q_is_digit(c)) {
-            /* a match starts at the last 3 (phone) or 4 (card) digits of
-             * a run: earlier ones are followed by a digit, not a separator */
-            size_t e = i + synth_q_run(s, i, n, synth_q_is_digit, n);
-            if (e - i >= 3) {
-                size_t p = e;
-                if (p < n && s[p] == ')')
-                    p++;
-                if (p < n && (s[p] == ' ' || s[p] == '.' || s[p] == '-') &&
-                    synth_q_digit_groups(s, p + 1, n, phone, 2, " .-"))
-                    return 1;
-            }
-            if (e - i >= 4 && synth_q_digit_groups(s, e - 4, n, card, 4, " -"))
-                return 1;
-            i = e - 1;
-        } else if (c == '@') {
-            if (i > 0 &&
-                (synth_q_is_alnum(s[i - 1]) || strchr("._%+-", s[i - 1])) &&
-                s[i - 1] != '\0' && synth_q_email_domain(s, i + 1, n))
-                return 1;
-        } else if (c == '-') { /* sk- */
-            if (i >= 2 && s[i - 2] == 's' && s[i - 1] == 'k' &&
-                synth_q_run(s, i + 1, n, synth_q_key_char, 16) == 16)
-                return 1;
-        } else if (c == '_') { /* gh[pousr]_ */
-            if (i >= 3 && s[i - 3] == 'g' && s[i - 2] == 'h' &&
-                s[i - 1] != '\0' && strchr("pousr", s[i - 1]) &&
-                synth_q_run(s, i + 1, n, synth_q_is_alnum, 30) == 30)
-                return 1;
-        } else { /* the K of AKIA */
-            if (i >= 1 && i + 2 < n && s[i - 1] == 'A' && s[i + 1] == 'I' &&
-                s[i + 2] == 'A' &&
-                synth_q_run(s, i + 3, n, synth_q_upper_digit, 16) == 16)
-                return 1;
-        }
-    }
-    return 0;
-}
-
-/* Does any string inside v look like personal data? */
-static inline int synth_q_pii_scan(json_t *v)
+/* Does any string inside v hold what the redactor's detectors replace
+ * (synth_pii.h: the same table, so a redacted record scores clean and a
+ * leak never does)?  Returns the first detector's index, -1 when none,
+ * -2 when a string hit a match limit (the redactor would have replaced it
+ * whole). */
+static inline int synth_q_pii_find(const synth_pii_matcher *m,
+                                   pcre2_match_data *md, json_t *v)
 {
     size_t i;
     const char *k;
     json_t *x;
+    int found = -1;
     if (json_is_string(v))
-        return synth_q_pii_text(json_string_value(v), json_string_length(v));
+        return synth_pii_first(m, md, json_string_value(v),
+                               json_string_length(v));
     if (json_is_array(v))
-        json_array_foreach(v, i, x) if (synth_q_pii_scan(x)) return 1;
+        json_array_foreach(v, i, x) if ((found = synth_q_pii_find(m, md, x)) != -1)
+            return found;
     if (json_is_object(v))
-        json_object_foreach(v, k, x) if (synth_q_pii_scan(x)) return 1;
-    return 0;
+        json_object_foreach(v, k, x) if ((found = synth_q_pii_find(m, md, x)) != -1)
+            return found;
+    return -1;
 }
 
-static inline void synth_q_pii(synth_q *q, json_t *record)
+static inline void synth_q_pii(synth_q *q, const synth_pii_matcher *m,
+                               json_t *record)
 {
-    if (synth_q_pii_scan(record))
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    int d = md ? synth_q_pii_find(m, md, record) : -1;
+    pcre2_match_data_free(md);
+    if (d >= 0)
+        synth_q_issue(q, 0.3, "pii_residual", "looks like personal data: %s",
+                      synth_pii_detectors[d].kind);
+    else if (d == -2)
         synth_q_issue(q, 0.3, "pii_residual",
-                      "looks like an e-mail, phone, card number or API key");
+                      "a string too costly to check for personal data");
 }
 
 /* ---- exact duplicates ----------------------------------------------------------- */
@@ -467,6 +354,7 @@ static inline void synth_q_duplicate(synth_q *q, synth_q_seen *seen,
 
 typedef struct synth_q_base {
     synth_q_seen seen;    /* owned */
+    synth_pii_matcher pii; /* owned */
     long long min_chars;
 } synth_q_base;
 
@@ -484,6 +372,10 @@ static inline int synth_q_base_create(const synth_host_api *host,
                                -1, "must be positive");
     if (synth_q_seen_init(&b->seen, (size_t)cap) != 0)
         return host->error(ctx, SYNTH_ENOMEM, "out of memory");
+    if (synth_pii_matcher_init(&b->pii) != 0) {
+        synth_q_seen_free(&b->seen);
+        return host->error(ctx, SYNTH_ENOMEM, "out of memory");
+    }
     return SYNTH_OK;
 }
 
@@ -492,12 +384,13 @@ static inline void synth_q_base_destroy(synth_q_base *b)
     if (b == NULL)
         return;
     synth_q_seen_free(&b->seen);
+    synth_pii_matcher_free(&b->pii);
 }
 
 /* The checks every record gets: residual PII and duplicates. */
 static inline void synth_q_common(synth_q *q, synth_q_base *b, json_t *record)
 {
-    synth_q_pii(q, record);
+    synth_q_pii(q, &b->pii, record);
     synth_q_duplicate(q, &b->seen, record);
 }
 

@@ -26,7 +26,7 @@
  * first (e-mails, phones, keys are gone before names are looked for),
  * then privacy-pseudonymize, then privacy-timestamps.
  */
-#define PCRE2_CODE_UNIT_WIDTH 8
+#include "synth_pii.h"
 #include "synth_plugin.h"
 #include "synth_session.h"
 
@@ -454,15 +454,7 @@ static int anon_session(void *instance, synth_ctx *ctx, json_t *session)
         json_object_set_new(session, "id", json_string(new_id));
     host->count(ctx, "pseudonymized.users", (long long)json_object_size(names));
     host->count(ctx, "pseudonymized.mentions", mentions);
-    json_t *tally = json_object_get(session, "redacted");
-    if (!json_is_object(tally)) {
-        tally = json_object();
-        json_object_set_new(session, "redacted", tally);
-    }
-    json_object_set_new(tally, "user",
-                        json_integer(json_integer_value(json_object_get(
-                                         tally, "user")) +
-                                     mentions + (new_id != NULL)));
+    synth_pii_tally(session, "user", mentions + (new_id != NULL));
     free(new_id);
     json_decref(names);
     return SYNTH_OK;

@@ -1,11 +1,16 @@
 /*
  * length -- an out-of-tree scorer: rates a record by how much text it
  * carries.  Score = min(1, characters / target); records under `minimum`
- * characters get the issue "short_record".
+ * characters get the issue "short_record", which halves the score.  It is
+ * built on the SDK's optional helpers: synth_quality.h for the score that
+ * issues multiply down, and through it synth_pii.h, so a record that
+ * still holds personal data (what the redact plugin removes) gets
+ * "pii_residual" from this scorer too.
  *
  *   plugins = { length = { target = 400; minimum = 20; }; };
  */
 #include <synth_plugin.h>
+#include <synth_quality.h>
 
 #include <stdlib.h>
 
@@ -20,6 +25,7 @@ static const synth_option length_options[] = {
  * threads at once without a lock. */
 typedef struct {
     long long target, minimum;
+    synth_pii_matcher pii;  /* owned */
 } length_opts;
 
 static int length_create(synth_ctx *ctx, void **instance)
@@ -36,13 +42,20 @@ static int length_create(synth_ctx *ctx, void **instance)
         free(o);
         return host->opt_error(ctx, "target", -1, "must be positive");
     }
+    if (synth_pii_matcher_init(&o->pii) != 0) {
+        free(o);
+        return host->error(ctx, SYNTH_ENOMEM, "out of memory");
+    }
     *instance = o;
     return SYNTH_OK;
 }
 
 static void length_destroy(void *instance)
 {
-    free(instance);
+    length_opts *o = instance;
+    if (o)
+        synth_pii_matcher_free(&o->pii);
+    free(o);
 }
 
 /* Characters (UTF-8 code points) in every string of a JSON value. */
@@ -68,10 +81,14 @@ static int length_record(void *instance, synth_ctx *ctx, json_t *record)
 {
     const length_opts *o = instance;
     long long n = text_length(record);
+    synth_q q;
+    synth_q_init(&q, host, ctx);
+    q.score = n >= o->target ? 1.0 : (double)n / o->target;
     if (n < o->minimum)
-        host->issue(ctx, "short_record", "%lld characters (minimum %lld)", n,
-                    o->minimum);
-    return host->score(ctx, n >= o->target ? 1.0 : (double)n / o->target);
+        synth_q_issue(&q, 0.5, "short_record", "%lld characters (minimum %lld)",
+                      n, o->minimum);
+    synth_q_pii(&q, &o->pii, record);
+    return synth_q_finish(&q);
 }
 
 static const synth_plugin length_plugin = {

@@ -176,6 +176,8 @@ install: $(HOST) $(PLUGINS)
 	install -m 644 conf/synth.conf $(DESTDIR)$(SHAREDIR)/conf/
 	install -m 644 examples/agent-log.jsonl $(DESTDIR)$(SHAREDIR)/examples/
 	install -m 644 sdk/README.md $(DESTDIR)$(SHAREDIR)/
+	install -d $(DESTDIR)$(SHAREDIR)/docs
+	install -m 644 docs/*.md $(DESTDIR)$(SHAREDIR)/docs/
 	for f in $(SDK_EXAMPLES); do \
 	    install -D -m 644 $$f $(DESTDIR)$(SHAREDIR)/$${f#sdk/}; done
 	install -m 644 docs/synthhost.1 $(DESTDIR)$(MANDIR)/man1/

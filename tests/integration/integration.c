@@ -739,10 +739,77 @@ static void test_taken_names_skipped(void **state)
     free(dir);
 }
 
+/* The run's stderr as the README quotes it: the output directory shown
+ * as synthetic-data, the time in file names as <time>, without the lines
+ * that vary from machine to machine (cpu) or that the README leaves out
+ * for width (action counts).  Returns an owned string. */
+static char *as_quoted(const char *err, const char *out)
+{
+    size_t ol = strlen(out);
+    char *buf = tu_fmt("%s", "");
+    const char *line = err;
+    while (*line) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        char *l = tu_fmt("%.*s", (int)len, line);
+        if (!strstr(l, "synthhost: cpu: ") && !strstr(l, "synthhost: action: ")) {
+            char *at = strstr(l, out);
+            if (at) {
+                /* .../<format>-20261203T203243Z.jsonl */
+                char *stamp = strstr(at + ol, "-20");
+                char *fixed = tu_fmt("%.*ssynthetic-data%.*s-<time>%s",
+                                     (int)(at - l), l,
+                                     (int)(stamp - (at + ol)), at + ol,
+                                     stamp ? strchr(stamp, '.') : "");
+                free(l);
+                l = fixed;
+            }
+            char *next = tu_fmt("%s%s\n", buf, l);
+            free(buf);
+            buf = next;
+        }
+        free(l);
+        line += len + (nl != NULL);
+    }
+    return buf;
+}
+
+/* The README's quote of the demo run is what the demo run prints: the
+ * quote cannot go stale. */
+static void test_readme_quotes_the_demo(void **state)
+{
+    (void)state;
+    char *out = tu_tmpdir(), *conf = default_conf(), *err = NULL;
+    char *outdir = tu_fmt("%s/out", out);
+    assert_int_equal(run(&err, NULL, NULL, "-c", conf, "-o", outdir, NULL), 0);
+    char *got = as_quoted(err, outdir);
+    char *readme_path = tu_fmt("%s/README.md", tu_root());
+    char *readme = tu_read(readme_path);
+    assert_non_null(readme);
+    const char *b = strstr(readme, "<!-- demo-output:begin -->\n```\n");
+    const char *e = strstr(readme, "```\n<!-- demo-output:end -->");
+    assert_non_null(b);
+    assert_non_null(e);
+    b += strlen("<!-- demo-output:begin -->\n```\n");
+    char *want = tu_fmt("%.*s", (int)(e - b), b);
+    if (strcmp(got, want) != 0)
+        fail_msg("README.md's demo output is stale; a run prints:\n%s", got);
+    free(want);
+    free(readme);
+    free(readme_path);
+    free(got);
+    free(err);
+    free(outdir);
+    free(conf);
+    tu_rmrf(out);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example_log),
+        cmocka_unit_test(test_readme_quotes_the_demo),
         cmocka_unit_test(test_demo_config_leaks_no_pii),
         cmocka_unit_test(test_corrupted_log),
         cmocka_unit_test(test_config_error_writes_nothing),

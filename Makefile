@@ -71,7 +71,7 @@ UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INTEG_BIN = $(BUILD)/tests/integration $(BUILD)/tests/formats $(BUILD)/tests/privacy \
             $(BUILD)/tests/analyze $(BUILD)/tests/live $(BUILD)/tests/crash \
-            $(BUILD)/tests/live_crash
+            $(BUILD)/tests/live_crash $(BUILD)/tests/cases
 INSTALL_BIN = $(BUILD)/tests/install
 TESTUTIL  = $(BUILD)/tests/testutil.o $(BUILD)/tests/oracle.o
 
@@ -135,7 +135,10 @@ $(TP)/%.so: tests/plugins/testplug.c sdk/synth_plugin.h
 	$(CC) $(PLUGIN_CFLAGS) $(TPFLAGS) $< -o $@ $(JANSSON_LIBS)
 
 # The tests find the build through these variables.
-TEST_ENV = SYNTH_BUILD=$(abspath $(BUILD)) SYNTH_ROOT=$(CURDIR)
+# UPDATE=1: tests/cases/*/expect/ are rewritten from the runs (review
+# the change with git diff) instead of compared.
+UPDATE ?=
+TEST_ENV = SYNTH_BUILD=$(abspath $(BUILD)) SYNTH_ROOT=$(CURDIR) SYNTH_UPDATE=$(UPDATE)
 
 # The install test installs into a scratch DESTDIR, builds the SDK
 # examples out of tree against it, runs them, then uninstalls.

@@ -23,6 +23,7 @@
  *
  * State spans sessions, so the plugin is SYNTH_PLUGIN_SERIAL.
  */
+#include "synth_options.h"
 #include "synth_plugin.h"
 #include "synth_session.h"
 
@@ -58,6 +59,17 @@ static const synth_option grpo_options[] = {
      "score responses with the scorers of this format"},
     {NULL, 0, 0, NULL, NULL}};
 
+static const synth_option_field grpo_fields[] = {
+    SYNTH_FIELD(grpo_state, enabled, "preferences"),
+    SYNTH_FIELD(grpo_state, group_size, "group_size"),
+    SYNTH_FIELD(grpo_state, min_group_size, "min_group_size"),
+    SYNTH_FIELD(grpo_state, max_pending, "max_pending"),
+    SYNTH_FIELD(grpo_state, include_rejected, "include_rejected"),
+    SYNTH_FIELD(grpo_state, system, "system"),
+    SYNTH_FIELD(grpo_state, model, "model"),
+    SYNTH_FIELD(grpo_state, scorer_format, "scorer_format"),
+    SYNTH_FIELD_END};
+
 static void grpo_destroy(void *instance)
 {
     grpo_state *st = instance;
@@ -72,29 +84,15 @@ static int grpo_create(synth_ctx *ctx, void **instance)
     grpo_state *st = calloc(1, sizeof *st);
     if (st == NULL)
         return host->error(ctx, SYNTH_ENOMEM, "out of memory");
-    if (host->opt_bool(ctx, "preferences", &st->enabled) != SYNTH_OK ||
-        host->opt_bool(ctx, "include_rejected", &st->include_rejected) !=
-            SYNTH_OK ||
-        host->opt_int(ctx, "group_size", &st->group_size) != SYNTH_OK ||
-        host->opt_int(ctx, "min_group_size", &st->min_group_size) !=
-            SYNTH_OK ||
-        host->opt_int(ctx, "max_pending", &st->max_pending) != SYNTH_OK ||
-        host->opt_string(ctx, "system", &st->system) != SYNTH_OK ||
-        host->opt_string(ctx, "model", &st->model) != SYNTH_OK ||
-        host->opt_string(ctx, "scorer_format", &st->scorer_format) !=
-            SYNTH_OK) {
-        free(st);
-        return host->error(ctx, SYNTH_EPLUGIN, "cannot read options");
-    }
-    int rc = SYNTH_OK;
-    if (st->min_group_size < 2)
+    int rc = synth_options_fill(host, ctx, grpo_options, grpo_fields, st);
+    if (rc == SYNTH_OK && st->min_group_size < 2)
         rc = host->opt_error(ctx, "min_group_size", -1,
                              "must be at least 2 (a group compares)");
-    else if (st->group_size < st->min_group_size)
+    if (rc == SYNTH_OK && st->group_size < st->min_group_size)
         rc = host->opt_error(ctx, "group_size", -1,
                              "must be at least min_group_size (%lld)",
                              st->min_group_size);
-    else if (st->max_pending < 1)
+    if (rc == SYNTH_OK && st->max_pending < 1)
         rc = host->opt_error(ctx, "max_pending", -1, "must be at least 1");
     if (rc != SYNTH_OK) {
         free(st);

@@ -12,6 +12,7 @@
  *
  *   privacy = { remove_timestamps = true; keep_durations = false; };
  */
+#include "synth_options.h"
 #include "synth_plugin.h"
 #include "synth_session.h"
 
@@ -30,16 +31,20 @@ static const synth_option ts_options[] = {
      "keep session and turn durations (milliseconds) all the same"},
     {NULL, 0, 0, NULL, NULL}};
 
+static const synth_option_field ts_fields[] = {
+    SYNTH_FIELD(ts_state, enabled, "remove_timestamps"),
+    SYNTH_FIELD(ts_state, keep_durations, "keep_durations"),
+    SYNTH_FIELD_END};
+
 static int ts_create(synth_ctx *ctx, void **instance)
 {
     ts_state *st = calloc(1, sizeof *st);
     if (st == NULL)
         return host->error(ctx, SYNTH_ENOMEM, "out of memory");
-    if (host->opt_bool(ctx, "remove_timestamps", &st->enabled) != SYNTH_OK ||
-        host->opt_bool(ctx, "keep_durations", &st->keep_durations) !=
-            SYNTH_OK) {
+    int rc = synth_options_fill(host, ctx, ts_options, ts_fields, st);
+    if (rc != SYNTH_OK) {
         free(st);
-        return host->error(ctx, SYNTH_EPLUGIN, "cannot read options");
+        return rc;
     }
     *instance = st;
     return SYNTH_OK;

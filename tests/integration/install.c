@@ -51,6 +51,7 @@ static void test_installed_files(void **state)
         "include/synthhost/synth_quality.h",
         "include/synthhost/synth_hash.h",
         "include/synthhost/synth_pii.h",
+        "include/synthhost/synth_options.h",
         "lib/pkgconfig/synth-plugin.pc",
         "share/synthhost/conf/synth.conf",
         "share/synthhost/examples/agent-log.jsonl",

@@ -632,84 +632,6 @@ static void test_cli(void **state)
     free(conf);
 }
 
-/* ---- tests as data ------------------------------------------------------------ */
-
-static void run_case(const char *name)
-{
-    char *cdir = tu_fmt("%s/tests/cases/%s", tu_root(), name);
-    char *conf = tu_fmt("%s/synth.conf", cdir);
-    char *out = tu_tmpdir();
-    char *err = NULL;
-    int rc = run(&err, NULL, NULL, "-c", conf, "-o", out, NULL);
-    char *exit_path = tu_fmt("%s/exit", cdir);
-    char *want_exit = tu_read(exit_path);
-    int want = want_exit ? atoi(want_exit) : 0;
-    if (rc != want)
-        fail_msg("case %s: exit %d, want %d: %s", name, rc, want, err);
-    char *stderr_path = tu_fmt("%s/stderr", cdir);
-    char *want_err = tu_read(stderr_path);
-    char *save = NULL;
-    for (char *l = want_err ? strtok_r(want_err, "\n", &save) : NULL; l;
-         l = strtok_r(NULL, "\n", &save))
-        if (strstr(err, l) == NULL)
-            fail_msg("case %s: stderr lacks \"%s\":\n%s", name, l, err);
-    char *expect = tu_fmt("%s/expect", cdir);
-    DIR *d = opendir(expect);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len < 7 || strcmp(e->d_name + len - 6, ".jsonl") != 0)
-            continue;
-        char *format = tu_fmt("%.*s-", (int)(len - 6), e->d_name);
-        char *got_path = tu_find(out, format, ".jsonl");
-        if (got_path == NULL)
-            fail_msg("case %s: no output file %s*.jsonl", name, format);
-        char *want_path = tu_fmt("%s/%s", expect, e->d_name);
-        char *got = tu_read(got_path), *wanted = tu_read(want_path);
-        if (strcmp(got, wanted) != 0)
-            fail_msg("case %s: %s differs.\n--- want\n%s--- got\n%s", name,
-                     e->d_name, wanted, got);
-        free(got);
-        free(wanted);
-        free(want_path);
-        free(got_path);
-        free(format);
-    }
-    if (d)
-        closedir(d);
-    free(expect);
-    free(want_err);
-    free(stderr_path);
-    free(want_exit);
-    free(exit_path);
-    free(err);
-    tu_rmrf(out);
-    free(out);
-    free(conf);
-    free(cdir);
-}
-
-static void test_cases(void **state)
-{
-    (void)state;
-    char *dir = tu_fmt("%s/tests/cases", tu_root());
-    struct dirent **names;
-    int n = scandir(dir, &names, NULL, alphasort);
-    assert_true(n > 2);
-    int ran = 0;
-    for (int i = 0; i < n; i++) {
-        if (names[i]->d_name[0] != '.') {
-            print_message("case %s\n", names[i]->d_name);
-            run_case(names[i]->d_name);
-            ran++;
-        }
-        free(names[i]);
-    }
-    free(names);
-    free(dir);
-    assert_true(ran > 0);
-}
-
 /* A name taken by a stray file, even only by its sidecar, is skipped:
  * the run publishes under the next free name with its sidecar beside
  * it, and leaves every stray as it was. */
@@ -819,7 +741,6 @@ int main(void)
         cmocka_unit_test(test_same_output_any_threads),
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_taken_names_skipped),
-        cmocka_unit_test(test_cases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

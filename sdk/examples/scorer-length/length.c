@@ -9,6 +9,7 @@
  *
  *   plugins = { length = { target = 400; minimum = 20; }; };
  */
+#include <synth_options.h>
 #include <synth_plugin.h>
 #include <synth_quality.h>
 
@@ -28,15 +29,21 @@ typedef struct {
     synth_pii_matcher pii;  /* owned */
 } length_opts;
 
+/* where each option goes in length_opts (synth_options.h) */
+static const synth_option_field length_fields[] = {
+    SYNTH_FIELD(length_opts, target, "target"),
+    SYNTH_FIELD(length_opts, minimum, "minimum"),
+    SYNTH_FIELD_END};
+
 static int length_create(synth_ctx *ctx, void **instance)
 {
-    length_opts *o = malloc(sizeof *o);
+    length_opts *o = calloc(1, sizeof *o);
     if (o == NULL)
         return host->error(ctx, SYNTH_ENOMEM, "out of memory");
-    if (host->opt_int(ctx, "target", &o->target) != SYNTH_OK ||
-        host->opt_int(ctx, "minimum", &o->minimum) != SYNTH_OK) {
+    int rc = synth_options_fill(host, ctx, length_options, length_fields, o);
+    if (rc != SYNTH_OK) {
         free(o);
-        return host->error(ctx, SYNTH_EPLUGIN, "cannot read options");
+        return rc;
     }
     if (o->target <= 0) {
         free(o);

@@ -9,6 +9,7 @@
 #include "feed.h"
 #include "instance.h"
 #include "options.h"
+#include "progress.h"
 #include "reader.h"
 #include "writer.h"
 #include "stop.h"
@@ -54,6 +55,7 @@ struct core_pipeline {
                                  (live), 0 (one thread) */
     double cpu[3];            /* CPU seconds of the reading, session and
                                  plugin threads */
+    core_progress progress;   /* on a terminal: how far a batch run is */
     pthread_mutex_t drops_lock;   /* drops: counted from both threads */
     int drops_init;
 };
@@ -235,7 +237,8 @@ static void finish_record(core_pipeline *p, size_t f, core_record *rec,
     if (core_writer_put(&p->writers[f], rec->json, meta) != SYNTH_OK) {
         p->io_error = 1;
     } else {
-        p->records[f]++;
+        /* atomic: the reading thread shows progress with it */
+        __atomic_fetch_add(&p->records[f], 1, __ATOMIC_RELAXED);
         if (rec->scores) {
             p->scored[f]++;
             p->score_sum[f] += rec->score_sum / rec->scores;
@@ -473,6 +476,9 @@ static int read_input(core_pipeline *p, const char *path)
                                p->cfg->max_line_bytes);
         else
             core_feed_line(p->feed, in.name, in.line_no, 0, 0, line, len);
+        if ((in.line_no & 1023) == 0)
+            core_progress_update(&p->progress, p->in.bytes + in.offset,
+                                 core_pipeline_records(p));
     }
     core_feed_flush(p->feed); /* the name is only good until the close */
     p->in.bytes += in.offset;
@@ -601,7 +607,7 @@ unsigned long long core_pipeline_records(const core_pipeline *p)
 {
     unsigned long long n = 0;
     for (size_t f = 0; f < p->formatters.n; f++)
-        n += p->records[f];
+        n += __atomic_load_n(&p->records[f], __ATOMIC_RELAXED);
     return n;
 }
 
@@ -752,8 +758,10 @@ int core_pipeline_run(core_pipeline *p)
     int rc = core_pipeline_start(p, 0, NULL);
     if (rc != SYNTH_OK)
         return rc;
+    core_progress_start(&p->progress, cfg->inputs, cfg->ninputs);
     for (size_t i = 0; i < p->cfg->ninputs && rc == SYNTH_OK; i++)
         rc = read_input(p, p->cfg->inputs[i]);
+    core_progress_end(&p->progress);
     return core_pipeline_finish(p, rc);
 }
 

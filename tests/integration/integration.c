@@ -727,11 +727,64 @@ static void test_readme_quotes_the_demo(void **state)
     free(out);
 }
 
+/* Run synthhost on the example log under a terminal (script(1) gives it
+ * one), with extra (may be "") on its command line; returns what the
+ * terminal showed (owned). */
+static char *on_terminal(const char *out, const char *extra)
+{
+    char *h = host(), *conf = default_conf();
+    char *cmd = tu_fmt("SYNTH_PROGRESS_MS=0 '%s' -c '%s' -o '%s' %s", h, conf,
+                       out, extra);
+    char *argv[] = {"/usr/bin/script", "-qfec", cmd, "/dev/null", NULL};
+    char *screen = NULL;
+    assert_int_equal(tu_run(argv, NULL, &screen, NULL), 0);
+    free(cmd);
+    free(conf);
+    free(h);
+    return screen;
+}
+
+/* On a terminal a run shows how far it is, in place, and erases it
+ * before the summary; with -q, or when stderr is not a terminal, never. */
+static void test_progress_on_terminal_only(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *out = tu_fmt("%s/a", dir), *quiet_out = tu_fmt("%s/b", dir);
+    char *screen = on_terminal(out, "");
+    /* 2165 lines: drawn at lines 1024 and 2048, of the log's 0.6 MB */
+    const char *first = strstr(screen, "\rsynthhost: ");
+    assert_non_null(first);
+    assert_non_null(strstr(first, " of 0.6 MB ("));
+    assert_non_null(strstr(first, " MB/s, "));
+    assert_non_null(strstr(first, " records, "));
+    /* erased (carriage return, erase line) before the summary */
+    const char *summary = strstr(screen, "synthhost: read 2165 lines");
+    assert_non_null(summary);
+    assert_true(summary - screen >= 4 && strncmp(summary - 4, "\r\033[K", 4) == 0);
+    char *quiet = on_terminal(quiet_out, "-q");
+    assert_null(strstr(quiet, "MB/s"));
+    char *err = NULL, *conf = default_conf(), *plain_out = tu_fmt("%s/c", dir);
+    assert_int_equal(run(&err, NULL, NULL, "-c", conf, "-o", plain_out, NULL), 0);
+    assert_null(strstr(err, "MB/s"));
+    assert_null(strchr(err, '\r'));
+    free(err);
+    free(conf);
+    free(plain_out);
+    free(quiet);
+    free(screen);
+    free(out);
+    free(quiet_out);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example_log),
         cmocka_unit_test(test_readme_quotes_the_demo),
+        cmocka_unit_test(test_progress_on_terminal_only),
         cmocka_unit_test(test_demo_config_leaks_no_pii),
         cmocka_unit_test(test_corrupted_log),
         cmocka_unit_test(test_config_error_writes_nothing),

@@ -418,27 +418,43 @@ static json_t *hist_json(const unsigned long long *h, int n)
 }
 
 /* action.<name>.calls / .ok counters -> {name: {calls, ok, success_rate}} */
-static json_t *action_usage(json_t *counters)
+/* Counters named <table>.<row>.<column> (a plugin's host->count, e.g.
+ * "action.refund_order.calls") as tables: {table: {row: {column: n}}}; a
+ * row with "calls" and "ok" also gets "success_rate".  The row is what
+ * stands between the first and the last dot, so it may hold dots. */
+static json_t *counter_tables(json_t *counters)
 {
     json_t *out = json_object();
     const char *k;
     json_t *v;
     json_object_foreach(counters, k, v) {
-        size_t n = strlen(k);
-        if (strncmp(k, "action.", 7) != 0 || n < 14 ||
-            strcmp(k + n - 6, ".calls") != 0)
+        const char *first = strchr(k, '.'), *last = strrchr(k, '.');
+        if (first == NULL || last == first || last[1] == '\0' ||
+            last - first < 2)
             continue;
-        char *name = core_strndup(k + 7, n - 13);
-        core_strbuf ok = {0};
-        core_strbuf_printf(&ok, "action.%s.ok", name);
-        json_int_t calls = json_integer_value(v);
-        json_int_t good = json_integer_value(json_object_get(counters, ok.data));
-        json_object_set_new(out, name,
-                            json_pack("{s:I, s:I, s:f}", "calls", calls, "ok",
-                                      good, "success_rate",
-                                      round3(calls ? (double)good / calls : 0)));
-        core_strbuf_free(&ok);
-        core_free(name);
+        char *table = core_strndup(k, (size_t)(first - k));
+        char *row = core_strndup(first + 1, (size_t)(last - first - 1));
+        json_t *t = json_object_get(out, table);
+        if (t == NULL)
+            json_object_set_new(out, table, t = json_object());
+        json_t *r = json_object_get(t, row);
+        if (r == NULL)
+            json_object_set_new(t, row, r = json_object());
+        json_object_set(r, last + 1, v);
+        core_free(row);
+        core_free(table);
+    }
+    const char *tk, *rk;
+    json_t *t, *r;
+    json_object_foreach(out, tk, t) json_object_foreach(t, rk, r) {
+        json_t *calls = json_object_get(r, "calls"), *ok = json_object_get(r, "ok");
+        if (calls && ok)
+            json_object_set_new(
+                r, "success_rate",
+                json_real(round3(json_integer_value(calls)
+                                     ? (double)json_integer_value(ok) /
+                                           (double)json_integer_value(calls)
+                                     : 0)));
     }
     return out;
 }
@@ -537,7 +553,7 @@ static json_t *build_report(analysis *a)
     json_t *stats = json_pack(
         "{s:O, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:O, s:o}", "files",
         a->files, "records", records, "lengths", lengths, "scores", scores,
-        "formats", formats, "actions", action_usage(a->metrics.values),
+        "formats", formats, "tables", counter_tables(a->metrics.values),
         "distributions", dists, "duplicates",
         (json_int_t)json_integer_value(json_object_get(dup, "count")),
         "bad_lines", (json_int_t)a->bad_lines, "counters", a->metrics.values,

@@ -122,36 +122,56 @@ static void format_section(core_strbuf *b, json_t *report, const char *name)
     core_strbuf_puts(b, "</div></div>\n");
 }
 
-static void actions_section(core_strbuf *b, json_t *actions)
+/* A table of counters (analyze.h: <table>.<row>.<column>): a row each,
+ * its columns in name order; a row with calls and ok shows its success
+ * rate with a bar. */
+static void table_section(core_strbuf *b, const char *name, json_t *rows)
 {
-    if (json_object_size(actions) == 0)
-        return;
-    core_strbuf_puts(b, "<section id=\"actions\"><h2>Action usage</h2>"
-                        "<table><tr><th>action</th><th>calls</th><th>ok</th>"
-                        "<th>success</th><th></th></tr>\n");
+    json_t *columns = json_object(); /* the union of the rows' columns */
     json_int_t max = 1;
-    const char *k;
-    json_t *v;
-    json_object_foreach(actions, k, v) {
+    const char *k, *c;
+    json_t *v, *x;
+    json_object_foreach(rows, k, v) {
+        json_object_foreach(v, c, x) if (strcmp(c, "success_rate") != 0)
+            json_object_set(columns, c, json_true());
         if (json_integer_value(json_object_get(v, "calls")) > max)
             max = json_integer_value(json_object_get(v, "calls"));
     }
-    json_object_foreach(actions, k, v) {
-        json_int_t calls = json_integer_value(json_object_get(v, "calls"));
-        json_int_t ok = json_integer_value(json_object_get(v, "ok"));
-        double rate = json_number_value(json_object_get(v, "success_rate"));
+    core_strbuf_puts(b, "<section class=\"counters\"><h2>");
+    esc(b, name);
+    core_strbuf_puts(b, "</h2><table><tr><th></th>");
+    json_object_foreach(columns, c, x) {
+        core_strbuf_puts(b, "<th>");
+        esc(b, c);
+        core_strbuf_puts(b, "</th>");
+    }
+    core_strbuf_puts(b, "<th>success</th><th></th></tr>\n");
+    json_object_foreach(rows, k, v) {
         core_strbuf_puts(b, "<tr><td>");
         esc(b, k);
+        core_strbuf_puts(b, "</td>");
+        json_object_foreach(columns, c, x)
+            core_strbuf_printf(b, "<td>%lld</td>",
+                               (long long)json_integer_value(
+                                   json_object_get(v, c)));
+        json_t *rate = json_object_get(v, "success_rate");
+        if (rate == NULL) {
+            core_strbuf_puts(b, "<td></td><td></td></tr>\n");
+            continue;
+        }
+        double r = json_number_value(rate);
+        json_int_t calls = json_integer_value(json_object_get(v, "calls"));
+        json_int_t ok = json_integer_value(json_object_get(v, "ok"));
         core_strbuf_printf(b,
-                           "</td><td>%lld</td><td>%lld</td><td class=\"%s\">"
-                           "%.0f%%</td><td><svg class=\"bar\" width=\"200\" "
-                           "height=\"12\"><rect class=\"all\" width=\"%.1f\" "
-                           "height=\"12\"/><rect class=\"ok\" width=\"%.1f\" "
-                           "height=\"12\"/></svg></td></tr>\n",
-                           (long long)calls, (long long)ok, grade(rate),
-                           rate * 100, 200.0 * calls / max, 200.0 * ok / max);
+                           "<td class=\"%s\">%.0f%%</td><td><svg class=\"bar\" "
+                           "width=\"200\" height=\"12\"><rect class=\"all\" "
+                           "width=\"%.1f\" height=\"12\"/><rect class=\"ok\" "
+                           "width=\"%.1f\" height=\"12\"/></svg></td></tr>\n",
+                           grade(r), r * 100, 200.0 * calls / max,
+                           200.0 * ok / max);
     }
     core_strbuf_puts(b, "</table></section>\n");
+    json_decref(columns);
 }
 
 static void issues_section(core_strbuf *b, json_t *issues)
@@ -284,7 +304,10 @@ char *core_report_html(json_t *report)
     core_strbuf_puts(&b, "</table>\n");
     json_object_foreach(detail, name, d) format_section(&b, report, name);
     core_strbuf_puts(&b, "</section>\n");
-    actions_section(&b, json_object_get(stats, "actions"));
+    const char *table;
+    json_t *rows;
+    json_object_foreach(json_object_get(stats, "tables"), table, rows)
+        table_section(&b, table, rows);
     issues_section(&b, json_object_get(report, "issues"));
     core_strbuf_puts(&b, "</main><script>document.body.dataset.rendered=\"1\";"
                          "</script></body></html>\n");

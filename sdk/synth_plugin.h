@@ -287,8 +287,12 @@ typedef struct synth_host_api {
     int (*issue)(synth_ctx *ctx, const char *code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
     /* count(): adds delta to a named run counter (e.g. "redacted.email"),
-     * summed over threads and shown in the run summary.  Never pass
-     * sensitive text as a name.  Returns SYNTH_OK. */
+     * summed over threads and shown in the run summary, grouped by the
+     * part before the first dot.  A name of three parts,
+     * <table>.<row>.<column> (e.g. "action.refund_order.calls"), is also
+     * shown by `synthhost analyze` as a table (stats.tables), where a row
+     * with "calls" and "ok" gets a success rate.  Never pass sensitive
+     * text as a name.  Returns SYNTH_OK. */
     int (*count)(synth_ctx *ctx, const char *name, long long delta);
     /* In record(): the format name of the current record (borrowed, valid
      * during the call), or NULL elsewhere. */

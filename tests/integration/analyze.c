@@ -139,8 +139,9 @@ static void test_demo_output(void **state)
                                     "conversation.turns");
     assert_int_equal(json_integer_value(json_object_get(turns, "count")),
                      json_integer_value(json_object_get(records, "conversation")));
-    /* action usage and success rates */
-    json_t *actions = json_object_get(stats, "actions");
+    /* action usage and success rates: the actions scorer's counters
+     * action.<name>.calls and .ok, as a table */
+    json_t *actions = json_object_get(json_object_get(stats, "tables"), "action");
     assert_true(json_object_size(actions) >= 7);
     const char *k;
     json_t *a;

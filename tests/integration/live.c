@@ -111,6 +111,18 @@ static json_t *ctl(const char *command, const char *args)
     return r;
 }
 
+/* The control command is refused, its error saying want. */
+static void assert_refused(const char *cmd, const char *args, const char *want)
+{
+    json_t *r = ctl(cmd, args);
+    assert_true(json_is_false(json_object_get(r, "ok")));
+    const char *error = json_string_value(json_object_get(r, "error"));
+    if (error == NULL || strstr(error, want) == NULL)
+        fail_msg("%s %s: error \"%s\" lacks \"%s\"", cmd, args ? args : "",
+                 error ? error : "(none)", want);
+    json_decref(r);
+}
+
 static void append(const char *name, const char *text)
 {
     char *p = path_in(name);
@@ -394,14 +406,9 @@ static void test_control_commands(void **state)
     r = ctl("export", "{\"format\": \"instruction-tuning\"}");
     assert_string_equal(json_string_value(json_object_get(r, "file")), it_copy);
     json_decref(r);
-    r = ctl("export", "{\"format\": \"alpaca\"}");
-    assert_true(json_is_false(json_object_get(r, "ok")));
-    assert_non_null(strstr(json_string_value(json_object_get(r, "error")),
-                           "\"alpaca\" is not running"));
-    json_decref(r);
-    r = ctl("export", NULL);
-    assert_true(json_is_false(json_object_get(r, "ok")));
-    json_decref(r);
+    assert_refused("export", "{\"format\": \"alpaca\"}",
+                   "\"alpaca\" is not running");
+    assert_refused("export", NULL, "export needs \"format\"");
 
     /* analyze a file */
     char *args = tu_fmt("{\"path\": \"%s\"}", it_copy);
@@ -414,22 +421,13 @@ static void test_control_commands(void **state)
     free(args);
 
     /* configure: a bad value is refused with the reason, nothing changes */
-    r = ctl("configure", "{\"formats\": [\"instrction-tuning\"]}");
-    assert_false(json_is_true(json_object_get(r, "ok")));
-    assert_non_null(strstr(json_string_value(json_object_get(r, "error")),
-                           "unknown format \"instrction-tuning\"; did you "
-                           "mean \"instruction-tuning\"?"));
-    json_decref(r);
-    r = ctl("configure", "{\"batch_size\": \"many\"}");
-    assert_false(json_is_true(json_object_get(r, "ok")));
-    assert_non_null(strstr(json_string_value(json_object_get(r, "error")),
-                           "\"batch_size\" must be an integer"));
-    json_decref(r);
-    r = ctl("configure", "{\"mode\": \"batch\"}");
-    assert_false(json_is_true(json_object_get(r, "ok")));
-    assert_non_null(strstr(json_string_value(json_object_get(r, "error")),
-                           "mode cannot change while running"));
-    json_decref(r);
+    assert_refused("configure", "{\"formats\": [\"instrction-tuning\"]}",
+                   "unknown format \"instrction-tuning\"; did you mean "
+                   "\"instruction-tuning\"?");
+    assert_refused("configure", "{\"batch_size\": \"many\"}",
+                   "\"batch_size\" must be an integer");
+    assert_refused("configure", "{\"mode\": \"batch\"}",
+                   "mode cannot change while running");
     st = ctl("status", NULL);
     assert_non_null(json_object_get(json_object_get(st, "files"), "episodes"));
     json_decref(st);

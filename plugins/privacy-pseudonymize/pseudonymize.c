@@ -401,13 +401,22 @@ static int anon_session(void *instance, synth_ctx *ctx, json_t *session)
     char *new_id = NULL;
     if (colon && colon[1] && context_type_selected(st, type)) {
         remember(st, names, colon + 1);
-        json_t *p = json_object_get(names, colon + 1);
+        /* a key too short to replace in text (one character: "cli:z") is
+         * still pseudonymised in the id */
+        json_t *p = json_incref(json_object_get(names, colon + 1));
+        if (p == NULL)
+            p = pseudonym(st, colon + 1, strlen(colon + 1));
         size_t tl = (size_t)(colon - sid) + 1;
-        new_id = malloc(tl + json_string_length(p) + 1);
-        if (new_id) {
-            memcpy(new_id, sid, tl);
-            strcpy(new_id + tl, json_string_value(p));
+        new_id = p ? malloc(tl + json_string_length(p) + 1) : NULL;
+        if (new_id == NULL) {
+            /* never pass the session on with its real id */
+            json_decref(p);
+            json_decref(names);
+            return host->error(ctx, SYNTH_ENOMEM, "out of memory");
         }
+        memcpy(new_id, sid, tl);
+        strcpy(new_id + tl, json_string_value(p));
+        json_decref(p);
     }
     size_t i;
     json_t *turn;

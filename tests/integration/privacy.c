@@ -359,6 +359,55 @@ static void test_pseudonyms_stable_per_key(void **state)
     free(b);
 }
 
+/* A context id whose key is one character ("cli:z") is pseudonymised in
+ * the id like any other (it once crashed the plugin: the key was too
+ * short to be remembered as a name, and its pseudonym was NULL). */
+static void test_one_character_user(void **state)
+{
+    (void)state;
+    /* the real lines of cli:sam, under the context id cli:z */
+    char *src = tu_fmt("%s/tests/inputs/daydreams-subset.jsonl", tu_root());
+    json_t *lines = tu_load_jsonl(src);
+    assert_non_null(lines);
+    char *log = tu_fmt("%s/z.jsonl", dir);
+    FILE *f = fopen(log, "w");
+    size_t i, copied = 0;
+    json_t *l;
+    json_array_foreach(lines, i, l) {
+        if (strcmp(json_string_value(json_object_get(l, "contextId")),
+                   "cli:sam") != 0)
+            continue;
+        json_object_set_new(l, "contextId", json_string("cli:z"));
+        char *t = json_dumps(l, JSON_COMPACT);
+        fprintf(f, "%s\n", t);
+        free(t);
+        copied++;
+    }
+    fclose(f);
+    assert_true(copied > 50);
+    char *conf = tu_fmt("%s/z.conf", dir);
+    char *text = tu_fmt("input = \"z.jsonl\";\nformats = [\"episodes\"];\n"
+                        "privacy = { anonymize_users = true; key_file = "
+                        "\"z.key\"; };\n");
+    tu_write(conf, text);
+    char *err = NULL, *out = run_conf(conf, &err, 0);
+    char *id = episode_id(out);
+    assert_int_equal(strncmp(id, "cli:user_", 9), 0);
+    assert_int_equal(strlen(id), 9 + 16);
+    char *all = all_output(out);
+    assert_null(strstr(all, "cli:z"));
+    free(all);
+    free(id);
+    tu_rmrf(out);
+    free(out);
+    free(err);
+    free(text);
+    free(conf);
+    free(log);
+    json_decref(lines);
+    free(src);
+}
+
 /* Run conf (owned; freed) as case i: it must stop with exit status 2,
  * nothing written, and stderr holding both what and why. */
 static void refused(char *conf, size_t i, const char *what, const char *why)
@@ -506,6 +555,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nothing_planted_survives),
         cmocka_unit_test(test_pseudonyms_stable_per_key),
+        cmocka_unit_test(test_one_character_user),
         cmocka_unit_test(test_bad_key_files_refused),
         cmocka_unit_test(test_bad_patterns_are_config_errors),
         cmocka_unit_test(test_catastrophic_pattern_hits_limit),

@@ -69,6 +69,24 @@ void core_stage_free(core_stage *s)
     memset(s, 0, sizeof *s);
 }
 
+/* 0 for SYNTH_PLUGIN_FIRST, 2 for SYNTH_PLUGIN_LAST, else 1. */
+static int rank(const core_instance *inst)
+{
+    unsigned f = inst->plugin->desc.flags;
+    return (f & SYNTH_PLUGIN_FIRST) ? 0 : (f & SYNTH_PLUGIN_LAST) ? 2 : 1;
+}
+
+/* A stable insertion sort: stages hold a handful of plugins. */
+void core_stage_order(core_stage *s)
+{
+    for (size_t i = 1; i < s->n; i++)
+        for (size_t j = i; j > 0 && rank(s->v[j - 1]) > rank(s->v[j]); j--) {
+            core_instance *t = s->v[j];
+            s->v[j] = s->v[j - 1];
+            s->v[j - 1] = t;
+        }
+}
+
 /* ---- instances ----------------------------------------------------------- */
 
 void core_ctx_init(synth_ctx *ctx, core_instance *inst, int call)

@@ -114,6 +114,9 @@ void core_metrics_free(core_metrics *c);
 void core_metrics_note(const core_metrics *m);
 /* Append inst (stolen) to the stage s. */
 void core_stage_add(core_stage *s, core_instance *inst);
+/* Order the session stage s by the plugins' SYNTH_PLUGIN_FIRST/LAST
+ * flags, keeping the order they were added in within a rank. */
+void core_stage_order(core_stage *s);
 /* Free every instance of s and empty it; NULL-safe. */
 void core_stage_free(core_stage *s);
 

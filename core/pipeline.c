@@ -31,12 +31,11 @@ struct core_pipeline {
     core_input_stats in;
     unsigned long long sessions_dropped, records_dropped, plugin_errors;
     unsigned long long sessions_cleared;  /* by ctl clear */
-    unsigned long long records_cleared;   /* held back by formatters, by ctl clear */
+    unsigned long long records_cleared;   /* held back by formatters, ditto */
     int live;                 /* realtime: final files, appended to */
     json_t *identity;         /* owned: this run for the checkpoint, or NULL */
-    /* live checkpoints (core_pipeline_hook): sessions of a replay that
-     * were written before the crash are skipped; written ones are
-     * reported; hooks.written is NULL when nothing hooked in */
+    /* live checkpoints (core_pipeline_hook): what a replay wrote before is
+     * skipped, what is written reported; hooks.written NULL: none */
     core_pipeline_hooks hooks;
     int already_done;         /* the checkpoint says these inputs are done */
     unsigned long long *records;  /* owned, per formatter: records written */
@@ -47,14 +46,12 @@ struct core_pipeline {
     /* threads = 2: the session and plugin threads and their queues */
     int threaded, qinit, read_failed;
     core_queue batches;       /* windows of parsed lines -> sessionizer */
-    core_queue sessions;      /* sessions past privacy and filters ->
-                                 formatters */
+    core_queue sessions;      /* sessions past privacy, filters -> formatters */
     pthread_t session_tid, plugin_tid;
     int async;                /* the formatters run in plugin_tid */
     int stages;               /* threads the run used: 3 (batch), 2
                                  (live), 0 (one thread) */
-    double cpu[3];            /* CPU seconds of the reading, session and
-                                 plugin threads */
+    double cpu[3];            /* CPU s of the read, session, plugin threads */
     core_progress progress;   /* on a terminal: how far a batch run is */
     pthread_mutex_t drops_lock;   /* drops: counted from both threads */
     int drops_init;
@@ -67,11 +64,13 @@ struct core_pipeline {
  * format with host->score_as). */
 static core_stage *stage_for(core_pipeline *p, const core_plugin *pl)
 {
+    int named = core_config_mentions(p->cfg, pl->desc.kind, pl->desc.name,
+                                     pl->desc.options);
     switch (pl->desc.kind) {
     case SYNTH_KIND_PRIVACY:
-        return core_config_mentions(p->cfg, pl->desc.kind, pl->desc.name, pl->desc.options) ? &p->privacy : NULL;
+        return named ? &p->privacy : NULL;
     case SYNTH_KIND_FILTER:
-        return core_config_mentions(p->cfg, pl->desc.kind, pl->desc.name, pl->desc.options) ? &p->filters : NULL;
+        return named ? &p->filters : NULL;
     case SYNTH_KIND_SCORER:
         return &p->scorers;
     default:
@@ -133,6 +132,8 @@ int core_pipeline_open(core_config *cfg, core_pipeline **out)
         if (st && core_instance_new(pl, cfg, &p->counters, &inst) == SYNTH_OK)
             core_stage_add(st, inst);
     }
+    core_stage_order(&p->privacy);
+    core_stage_order(&p->filters);
     for (size_t f = 0; f < p->formatters.n; f++)
         p->formatters.v[f]->scorers = &p->scorers;
     p->records = core_calloc(p->formatters.n + 1, sizeof *p->records);

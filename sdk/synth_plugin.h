@@ -327,6 +327,16 @@ typedef struct synth_host_api {
 /* ------------------------------------------------------------------ */
 
 #define SYNTH_PLUGIN_SERIAL 0x1u /* never call this plugin concurrently */
+/* The order of the session plugins of one kind (privacy, filter): those
+ * with SYNTH_PLUGIN_FIRST run before the others, those with
+ * SYNTH_PLUGIN_LAST after them; within a rank, in the order of their file
+ * names.  The shipped privacy plugins use it so secrets are redacted
+ * before anything rewrites the text around them (redact is FIRST), and
+ * timestamps go last (timestamps is LAST): a user pattern can then never
+ * cut an e-mail address in two before the e-mail detector sees it.  A
+ * host older than these flags ignores them (file-name order). */
+#define SYNTH_PLUGIN_FIRST 0x2u
+#define SYNTH_PLUGIN_LAST 0x4u
 
 typedef struct synth_plugin {
     uint32_t struct_size;       /* sizeof(synth_plugin) as compiled */

@@ -344,6 +344,7 @@ static int redact_session(void *instance, synth_ctx *ctx, json_t *session)
 static const synth_plugin redact_plugin = {
     SYNTH_PLUGIN_HEADER,
     .kind = SYNTH_KIND_PRIVACY,
+    .flags = SYNTH_PLUGIN_FIRST, /* see SYNTH_PLUGIN_FIRST in synth_plugin.h */
     .name = "redact",
     .version = "1.0.0",
     .description = "replaces e-mails, phones, cards, IPs, API keys, URL "

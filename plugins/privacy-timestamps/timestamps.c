@@ -109,6 +109,7 @@ static int ts_session(void *instance, synth_ctx *ctx, json_t *session)
 static const synth_plugin ts_plugin = {
     SYNTH_PLUGIN_HEADER,
     .kind = SYNTH_KIND_PRIVACY,
+    .flags = SYNTH_PLUGIN_LAST, /* see SYNTH_PLUGIN_FIRST in synth_plugin.h */
     .name = "timestamps",
     .version = "1.0.0",
     .description = "removes every timestamp (optionally keeping durations)",

@@ -408,6 +408,36 @@ static void test_one_character_user(void **state)
     free(src);
 }
 
+/* Secrets are redacted before anything rewrites the text: a naive user
+ * pattern ("@name") would otherwise eat the domain of an e-mail address
+ * before the e-mail detector saw it, and the local part would survive.
+ * The subset holds "thanh.nguyen@example.com" in its cli:t.nguyen lines;
+ * redact, pseudonymize and timestamps run in that order whatever their
+ * file names (SYNTH_PLUGIN_FIRST / LAST). */
+static void test_redaction_runs_first(void **state)
+{
+    (void)state;
+    char *conf = tu_fmt("%s/order.conf", dir);
+    char *text = tu_fmt(
+        "input = \"%s/tests/inputs/daydreams-subset.jsonl\";\n"
+        "formats = [\"instruction-tuning\", \"episodes\"];\n"
+        "privacy = { detectors = [\"email\"]; anonymize_users = true;\n"
+        "            key_file = \"order.key\";\n"
+        "            user_patterns = [\"@[a-z]{2,32}\"]; };\n",
+        tu_root());
+    tu_write(conf, text);
+    char *err = NULL, *out = run_conf(conf, &err, 0);
+    char *all = all_output(out);
+    assert_null(strstr(all, "thanh.nguyen"));
+    assert_non_null(strstr(all, "send the results to [EMAIL] please"));
+    free(all);
+    tu_rmrf(out);
+    free(out);
+    free(err);
+    free(text);
+    free(conf);
+}
+
 /* Run conf (owned; freed) as case i: it must stop with exit status 2,
  * nothing written, and stderr holding both what and why. */
 static void refused(char *conf, size_t i, const char *what, const char *why)
@@ -556,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_nothing_planted_survives),
         cmocka_unit_test(test_pseudonyms_stable_per_key),
         cmocka_unit_test(test_one_character_user),
+        cmocka_unit_test(test_redaction_runs_first),
         cmocka_unit_test(test_bad_key_files_refused),
         cmocka_unit_test(test_bad_patterns_are_config_errors),
         cmocka_unit_test(test_catastrophic_pattern_hits_limit),

@@ -166,7 +166,7 @@ static char *write_conf(const char *name, const char *key, const char *extra)
         "  detectors = [\"email\", \"phone\", \"credit_card\", \"ip\", "
         "\"api_key\", \"url_credentials\"];\n"
         "  anonymize_users = true;\n  key_file = \"%s\";\n"
-        "  user_patterns = [\"(?<![\\\\w.])@[a-z_]{2,32}\"];\n"
+        "  user_patterns = [\"(?<![\\\\w.\\\\]])@[a-z_]{2,32}\"];\n"
         "  remove_timestamps = true;\n%s};\n",
         key, extra);
     tu_write(path, text);

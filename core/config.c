@@ -80,7 +80,13 @@ void core_config_error(core_config *c, const config_setting_t *s,
     va_start(ap, fmt);
     core_strbuf_vprintf(&msg, fmt, ap);
     va_end(ap);
-    core_error("%s", core_strbuf_str(&msg));
+    /* the same problem found by two checks is said once */
+    if (c->reported == NULL)
+        c->reported = json_object();
+    if (json_object_get(c->reported, core_strbuf_str(&msg)) == NULL) {
+        core_error("%s", core_strbuf_str(&msg));
+        json_object_set_new(c->reported, core_strbuf_str(&msg), json_true());
+    }
     core_strbuf_free(&msg);
     c->errors++;
 }
@@ -397,12 +403,15 @@ static void override(char **slot, const char *value)
 int core_config_load_with(core_config *c, const char *path,
                           const core_overrides *o)
 {
+    int rc = SYNTH_OK;
     if (path == NULL)
         core_config_defaults(c);
-    else if (core_config_load(c, path) != SYNTH_OK)
-        return SYNTH_ECONFIG;
+    else
+        rc = core_config_load(c, path); /* on errors, overridden all the
+                                           same: the checks after it see
+                                           the run's directories */
     if (o == NULL)
-        return SYNTH_OK;
+        return rc;
     if (o->inputs) {
         free_strings(c->inputs, c->ninputs);
         c->inputs = core_calloc(o->ninputs + 1, sizeof *c->inputs);
@@ -412,7 +421,7 @@ int core_config_load_with(core_config *c, const char *path,
     }
     override(&c->output_dir, o->output_dir);
     override(&c->plugin_dir, o->plugin_dir);
-    return SYNTH_OK;
+    return rc;
 }
 
 core_overrides core_config_overrides_of(const core_config *c)
@@ -435,6 +444,7 @@ void core_config_free(core_config *c)
     core_free(c->dir);
     core_free(c->output_dir);
     core_free(c->plugin_dir);
+    json_decref(c->reported);
     core_free(c->listen);
     core_free(c->control);
     memset(c, 0, sizeof *c);

@@ -10,6 +10,7 @@
 #ifndef CORE_CONFIG_H
 #define CORE_CONFIG_H
 
+#include <jansson.h>
 #include <libconfig.h>
 #include <stddef.h>
 
@@ -41,7 +42,8 @@ typedef struct core_config {
     char *control;            /* owned: `control` socket path, or NULL */
     int poll_ms;              /* `poll_ms`: how often followed files are
                                  checked for growth */
-    int errors;               /* config errors reported so far */
+    int errors;               /* config errors found so far */
+    json_t *reported;         /* owned: the messages printed, each once */
 } core_config;
 
 /* Fill c with the defaults (no file).  Never fails. */
@@ -59,8 +61,8 @@ typedef struct core_overrides {
     const char *plugin_dir;
 } core_overrides;
 /* Load path into c (NULL: the defaults, no file), then apply o (NULL:
- * none).  Returns SYNTH_OK, or SYNTH_ECONFIG after printing every error;
- * c must be freed either way. */
+ * none; applied after errors too).  Returns SYNTH_OK, or SYNTH_ECONFIG
+ * after printing every error; c must be freed either way. */
 int core_config_load_with(core_config *c, const char *path,
                           const core_overrides *o);
 /* The overrides that keep what c's command line chose: its inputs, output

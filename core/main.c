@@ -172,11 +172,10 @@ static int load_config(const cli *c, core_config *cfg)
 {
     core_overrides o = {c->ninputs ? c->inputs : NULL, c->ninputs, c->output,
                         c->plugins};
-    if (core_config_load_with(cfg, c->config, &o) != SYNTH_OK)
-        return SYNTH_ECONFIG;
+    int rc = core_config_load_with(cfg, c->config, &o);
     if (cfg->plugin_dir == NULL)
         cfg->plugin_dir = default_plugin_dir();
-    return SYNTH_OK;
+    return rc == SYNTH_OK ? SYNTH_OK : SYNTH_ECONFIG;
 }
 
 static void print_plugin(const core_plugin *p)
@@ -410,8 +409,14 @@ static int cmd_run(int argc, char **argv)
                                                        : EXIT_RUNTIME;
     }
     core_pipeline *p = NULL;
-    if (rc == SYNTH_OK)
+    if (rc == SYNTH_OK) {
         rc = core_pipeline_open(&cfg, &p);
+    } else if (cfg.loaded && config_error_type(&cfg.cfg) == CONFIG_ERR_NONE) {
+        /* the core's keys are wrong: check the plugins' too, so every
+         * error is said at once (opening writes nothing) */
+        core_pipeline_open(&cfg, &p);
+        rc = SYNTH_ECONFIG;
+    }
     int status = 0;
     if (rc != SYNTH_OK) {
         status = EXIT_USAGE;

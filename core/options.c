@@ -199,6 +199,28 @@ static const char **kind_option_names(const core_registry *r, int kind)
     return v;
 }
 
+/* Report every key of plugins.<name> (g, may be NULL) that plugin d
+ * does not declare. */
+static void unknown_options(core_config *cfg, const synth_plugin *d,
+                            const config_setting_t *g)
+{
+    size_t nopts = option_count(d->options);
+    for (int i = 0; g && i < config_setting_length(g); i++) {
+        config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+        if (option_find(d, config_setting_name(s), NULL))
+            continue;
+        const char **known = core_calloc(nopts + 1, sizeof *known);
+        for (size_t j = 0; j < nopts; j++)
+            known[j] = d->options[j].name;
+        core_strbuf where = {0};
+        core_strbuf_printf(&where, " for plugin \"%s\"", d->name);
+        core_config_unknown(cfg, s, "option", config_setting_name(s),
+                            core_strbuf_str(&where), known);
+        core_strbuf_free(&where);
+        core_free(known);
+    }
+}
+
 int core_registry_check_config(const core_registry *r, core_config *cfg)
 {
     int before = cfg->errors;
@@ -227,13 +249,17 @@ int core_registry_check_config(const core_registry *r, core_config *cfg)
         const char **names = core_registry_names(r, 0);
         for (int i = 0; i < config_setting_length(pg); i++) {
             config_setting_t *s = config_setting_get_elem(pg, (unsigned)i);
-            if (core_registry_find(r, 0, config_setting_name(s)) == NULL)
+            const core_plugin *p = core_registry_find(r, 0,
+                                                      config_setting_name(s));
+            if (p == NULL)
                 core_config_unknown(cfg, s, "plugin", config_setting_name(s),
                                     "", names);
             else if (!config_setting_is_group(s))
                 core_config_error(cfg, s, "plugins.%s must be a group "
                                           "{ option = value; ... }",
                                   config_setting_name(s));
+            else /* in use or not: a typo is an error either way */
+                unknown_options(cfg, &p->desc, s);
         }
         core_free(names);
     }
@@ -278,22 +304,12 @@ int core_options_bind(core_instance *inst)
     int before = cfg->errors;
 
     config_setting_t *g = core_options_group(cfg, d->name);
+    unknown_options(cfg, d, g);
     for (int i = 0; g && i < config_setting_length(g); i++) {
         config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
         size_t row;
-        if (option_find(d, config_setting_name(s), &row)) {
+        if (option_find(d, config_setting_name(s), &row))
             instance_set(inst, row, s);
-            continue;
-        }
-        const char **known = core_calloc(nopts + 1, sizeof *known);
-        for (size_t j = 0; j < nopts; j++)
-            known[j] = d->options[j].name;
-        core_strbuf where = {0};
-        core_strbuf_printf(&where, " for plugin \"%s\"", d->name);
-        core_config_unknown(cfg, s, "option", config_setting_name(s),
-                            core_strbuf_str(&where), known);
-        core_strbuf_free(&where);
-        core_free(known);
     }
     const char *sec = core_config_kind_section(d->kind);
     config_setting_t *shared = sec ? core_config_section(cfg, sec) : NULL;

@@ -19,12 +19,13 @@
  * The pseudonym is a keyed BLAKE2b hash (libsodium crypto_generichash) of
  * the name: without the key nobody can reverse it or test a guess.  The key
  * is 32 random bytes kept as hex in key_file; when the file does not exist
- * it is created with mode 0600, and a key file that other users can read
- * is refused.
+ * a key is made and the first session writes it with mode 0600 (a run
+ * stopped by a config error writes nothing), and a key file that other
+ * users can read is refused.
  *
- * Privacy plugins run in the order of their file names: privacy-redact
- * first (e-mails, phones, keys are gone before names are looked for),
- * then privacy-pseudonymize, then privacy-timestamps.
+ * Privacy plugins run redact first (its SYNTH_PLUGIN_FIRST: e-mails,
+ * phones, keys are gone before names are looked for), then this one,
+ * then timestamps (SYNTH_PLUGIN_LAST).
  */
 #include "synth_pii.h"
 #include "synth_plugin.h"
@@ -37,6 +38,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,6 +46,11 @@ static const synth_host_api *host;
 
 typedef struct {
     unsigned char key[crypto_generichash_KEYBYTES];
+    /* a key made in create() for a key_file that did not exist: written
+     * by the first session, so a run that stops on a config error (or
+     * pseudonymises nothing) leaves no file behind; NULL once written */
+    const char *unwritten;   /* borrowed option, or NULL */
+    pthread_mutex_t lock;    /* guards unwritten and the write */
     const char *prefix;      /* borrowed option */
     json_t *context_types;   /* borrowed option: globs */
     pcre2_code **patterns;   /* owned */
@@ -73,40 +80,21 @@ static void anon_destroy(void *instance)
         pcre2_code_free(st->patterns[i]);
     free(st->patterns);
     sodium_memzero(st->key, sizeof st->key);
+    pthread_mutex_destroy(&st->lock);
     free(st);
 }
 
-/* Read the key from path, or create it.  Returns SYNTH_OK or a config
- * error at the key_file option. */
-static int load_key(anon_state *st, synth_ctx *ctx, const char *path)
+/* Read the key of an existing key file into st.  Returns 0, or -1 with
+ * why (a line of text). */
+static int read_key(anon_state *st, const char *path, char *why, size_t wl)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        char hex[2 * sizeof st->key + 2];
-        randombytes_buf(st->key, sizeof st->key);
-        sodium_bin2hex(hex, sizeof hex, st->key, sizeof st->key);
-        strcat(hex, "\n");
-        ssize_t n = write(fd, hex, strlen(hex));
-        int bad = n != (ssize_t)strlen(hex) || fsync(fd) != 0;
-        close(fd);
-        if (bad) {
-            unlink(path);
-            return host->opt_error(ctx, "key_file", -1, "cannot write %s: %s",
-                                   path, strerror(errno));
-        }
-        host->log(ctx, SYNTH_LOG_INFO, "created a new pseudonym key in %s",
-                  path);
-        return SYNTH_OK;
-    }
-    if (errno != EEXIST)
-        return host->opt_error(ctx, "key_file", -1, "cannot create %s: %s",
-                               path, strerror(errno));
     struct stat sb;
-    if (stat(path, &sb) != 0 || (sb.st_mode & 077) != 0)
-        return host->opt_error(ctx, "key_file", -1,
-                               "%s can be read by other users (mode %03o): "
-                               "chmod 600 it",
-                               path, (unsigned)(sb.st_mode & 0777));
+    if (stat(path, &sb) != 0 || (sb.st_mode & 077) != 0) {
+        snprintf(why, wl, "%s can be read by other users (mode %03o): chmod "
+                          "600 it",
+                 path, (unsigned)(sb.st_mode & 0777));
+        return -1;
+    }
     FILE *f = fopen(path, "r");
     char text[256] = "";
     size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
@@ -116,20 +104,86 @@ static int load_key(anon_state *st, synth_ctx *ctx, const char *path)
     while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' ||
                      text[n - 1] == ' '))
         text[--n] = '\0';
-    if (n != 2 * sizeof st->key)
-        return host->opt_error(ctx, "key_file", -1,
-                               "%s does not hold a %zu-digit hex key", path,
-                               2 * sizeof st->key);
+    if (n != 2 * sizeof st->key) {
+        snprintf(why, wl, "%s does not hold a %zu-digit hex key", path,
+                 2 * sizeof st->key);
+        return -1;
+    }
     size_t got = 0;
     const char *end = NULL;
     int bad = sodium_hex2bin(st->key, sizeof st->key, text, n, NULL, &got,
                              &end) != 0 ||
               got != sizeof st->key || end != text + n;
     sodium_memzero(text, sizeof text);
-    if (bad)
-        return host->opt_error(ctx, "key_file", -1,
-                               "%s does not hold a hex key", path);
+    if (bad) {
+        snprintf(why, wl, "%s does not hold a hex key", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* The key for key_file at path: read when the file exists; else made now
+ * and written by the first session (write_key), once create() found the
+ * directory writable.  Returns SYNTH_OK or a config error at key_file. */
+static int load_key(anon_state *st, synth_ctx *ctx, const char *path)
+{
+    char why[512];
+    if (access(path, F_OK) == 0)
+        return read_key(st, path, why, sizeof why) == 0
+                   ? SYNTH_OK
+                   : host->opt_error(ctx, "key_file", -1, "%s", why);
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1,
+             slash ? (slash == path ? "/" : path) : ".");
+    if (errno != ENOENT || access(dir, W_OK | X_OK) != 0)
+        return host->opt_error(ctx, "key_file", -1, "cannot create %s: %s",
+                               path, strerror(errno));
+    randombytes_buf(st->key, sizeof st->key);
+    st->unwritten = path;
     return SYNTH_OK;
+}
+
+/* The first session writes the key create() made (mode 0600, never over a
+ * file: one that appeared since is read instead, before any pseudonym is
+ * made with ours).  Returns SYNTH_OK, or an error said through ctx. */
+static int write_key(anon_state *st, synth_ctx *ctx)
+{
+    int rc = SYNTH_OK;
+    char why[512] = "";
+    pthread_mutex_lock(&st->lock);
+    const char *path = st->unwritten;
+    if (path) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            char hex[2 * sizeof st->key + 2];
+            sodium_bin2hex(hex, sizeof hex, st->key, sizeof st->key);
+            strcat(hex, "\n");
+            ssize_t n = write(fd, hex, strlen(hex));
+            int bad = n != (ssize_t)strlen(hex) || fsync(fd) != 0;
+            sodium_memzero(hex, sizeof hex);
+            close(fd);
+            if (bad) {
+                unlink(path);
+                snprintf(why, sizeof why, "cannot write %s: %s", path,
+                         strerror(errno));
+            } else {
+                host->log(ctx, SYNTH_LOG_INFO,
+                          "created a new pseudonym key in %s", path);
+            }
+        } else if (errno != EEXIST) {
+            snprintf(why, sizeof why, "cannot create %s: %s", path,
+                     strerror(errno));
+        } else {
+            read_key(st, path, why, sizeof why);
+        }
+        if (why[0])
+            rc = host->error(ctx, SYNTH_EIO, "%s", why);
+        else
+            st->unwritten = NULL;
+    }
+    pthread_mutex_unlock(&st->lock);
+    return rc;
 }
 
 static int anon_create(synth_ctx *ctx, void **instance)
@@ -139,13 +193,14 @@ static int anon_create(synth_ctx *ctx, void **instance)
     anon_state *st = calloc(1, sizeof *st);
     if (st == NULL)
         return host->error(ctx, SYNTH_ENOMEM, "out of memory");
+    pthread_mutex_init(&st->lock, NULL);
     if (host->opt_bool(ctx, "anonymize_users", &st->enabled) != SYNTH_OK ||
         host->opt_string(ctx, "key_file", &key_file) != SYNTH_OK ||
         host->opt_json(ctx, "user_patterns", &patterns) != SYNTH_OK ||
         host->opt_string(ctx, "pseudonym_prefix", &st->prefix) != SYNTH_OK ||
         host->opt_json(ctx, "context_types", &st->context_types) !=
             SYNTH_OK) {
-        free(st);
+        anon_destroy(st);
         return host->error(ctx, SYNTH_EPLUGIN, "cannot read options");
     }
     if (!st->enabled) {
@@ -153,7 +208,7 @@ static int anon_create(synth_ctx *ctx, void **instance)
         return SYNTH_OK;
     }
     if (sodium_init() < 0) {
-        free(st);
+        anon_destroy(st);
         return host->error(ctx, SYNTH_EPLUGIN, "libsodium failed to start");
     }
     int rc = load_key(st, ctx, key_file);
@@ -390,9 +445,11 @@ static int context_type_selected(const anon_state *st, const char *type)
 
 static int anon_session(void *instance, synth_ctx *ctx, json_t *session)
 {
-    const anon_state *st = instance;
+    anon_state *st = instance;
     if (!st->enabled)
         return SYNTH_OK;
+    if (write_key(st, ctx) != SYNTH_OK)
+        return SYNTH_EIO; /* the session is dropped, never passed on */
     json_t *names = json_object();
     /* 1. who: the context id's key, content users, pattern matches */
     const char *sid = synth_str(session, "id");

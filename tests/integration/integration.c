@@ -369,6 +369,53 @@ static void test_config_error_writes_nothing(void **state)
     free(dir);
 }
 
+/* A config with errors of the core and of plugins, one in the group of a
+ * plugin no format uses: every error is said in one run, each once, and
+ * nothing is written -- no output directory, no pseudonym key. */
+static void test_every_config_error_at_once(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *conf = tu_fmt("%s/bad.conf", dir), *log = example();
+    char *text = tu_fmt(
+        "input = \"%s\";\n"
+        "formats = [\"instruction-tuning\"];\n"
+        "batch_size = \"many\";\n"
+        "plugins = { grpo = { group_sise = 2; };\n"
+        "            instruction-tuning = { sytem = \"x\"; }; };\n"
+        "privacy = { anonymize_users = true; key_file = \"new.key\"; };\n",
+        log);
+    tu_write(conf, text);
+    char *out = tu_fmt("%s/out", dir), *err = NULL;
+    assert_int_equal(run(&err, NULL, NULL, "-c", conf, "-o", out, NULL), 2);
+    static const char *const want[] = {
+        ":3: \"batch_size\" must be an integer, not a string",
+        ":4: unknown option \"group_sise\" for plugin \"grpo\"; did you "
+        "mean \"group_size\"?",
+        ":5: unknown option \"sytem\" for plugin \"instruction-tuning\"; "
+        "did you mean \"system\"?",
+        NULL};
+    for (int i = 0; want[i]; i++) {
+        const char *at = strstr(err, want[i]);
+        if (at == NULL)
+            fail_msg("stderr lacks \"%s\": %s", want[i], err);
+        if (strstr(at + 1, want[i]) != NULL)
+            fail_msg("\"%s\" said twice: %s", want[i], err);
+    }
+    struct stat st;
+    assert_int_not_equal(stat(out, &st), 0);
+    char *key = tu_fmt("%s/new.key", dir);
+    assert_int_not_equal(stat(key, &st), 0);
+    free(key);
+    free(err);
+    free(out);
+    free(text);
+    free(log);
+    free(conf);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* Lines in the files matching a shell pattern. */
 static int lines_in(const char *pattern)
 {
@@ -788,6 +835,7 @@ int main(void)
         cmocka_unit_test(test_demo_config_leaks_no_pii),
         cmocka_unit_test(test_corrupted_log),
         cmocka_unit_test(test_config_error_writes_nothing),
+        cmocka_unit_test(test_every_config_error_at_once),
         cmocka_unit_test(test_interrupted_run_publishes_nothing),
         cmocka_unit_test(test_batch_size_batches),
         cmocka_unit_test(test_stdin_matches_file),

@@ -7,6 +7,7 @@
 #   make test SANITIZE=thread   the same under ThreadSanitizer (build-tsan/)
 #   make valgrind   run the host on the example log under valgrind
 #   make bench      throughput and peak memory on generated 10 MB-1 GB logs
+#   make mutants    each bug of tests/mutants/mutants.txt must fail a test
 #   make install    PREFIX=/usr/local DESTDIR=: host, plugins, SDK, man pages
 #   make uninstall
 #   make clean
@@ -223,9 +224,13 @@ valgrind: $(HOST) $(PLUGINS)
 	    $(HOST) analyze -q --html $(BUILD)/valgrind-out/report.html \
 	    $(BUILD)/valgrind-out/*.jsonl > /dev/null
 
-clean:
-	rm -rf build build-san build-tsan synthetic-data
+# Mutation testing (build-mutants/): every listed bug must be caught.
+mutants:
+	@scripts/mutants.sh
 
-.PHONY: all test demo valgrind clean install uninstall bench
+clean:
+	rm -rf build build-san build-tsan build-mutants synthetic-data
+
+.PHONY: all test demo valgrind clean install uninstall bench mutants
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -110,6 +110,34 @@ static void test_demo_output(void **state)
     assert_unit(r, "completeness");
     assert_unit(r, "consistency");
     assert_unit(r, "quality");
+    /* quality is the mean of the scores the run gave its records, read
+     * from the sidecars the run wrote (the analysis rescored them) */
+    double sum = 0;
+    size_t scored = 0;
+    for (int i = 0; i < nfiles; i++) {
+        char *mp = tu_fmt("%s.meta", files[i]);
+        json_t *meta = tu_load_jsonl(mp);
+        size_t k;
+        json_t *m;
+        json_array_foreach(meta, k, m) {
+            if (json_is_number(json_object_get(m, "score"))) {
+                sum += json_number_value(json_object_get(m, "score"));
+                scored++;
+            }
+        }
+        json_decref(meta);
+        free(mp);
+    }
+    assert_true(scored > 300);
+    double q = json_number_value(json_object_get(r, "quality"));
+    assert_true(fabs(q - sum / (double)scored) < 0.0006);
+    /* overallScore as docs/quality.md defines it from its parts */
+    double want = 0.5 * (sum / (double)scored) +
+                  0.2 * json_number_value(json_object_get(r, "completeness")) +
+                  0.15 * json_number_value(json_object_get(r, "diversity")) +
+                  0.15 * json_number_value(json_object_get(r, "consistency"));
+    assert_true(fabs(json_number_value(json_object_get(r, "overallScore")) -
+                     want) < 0.002);
     json_t *by = json_object_get(r, "byFormat");
     assert_int_equal(json_object_size(by), 6);
     json_t *stats = json_object_get(r, "stats");

@@ -416,6 +416,40 @@ static void test_every_config_error_at_once(void **state)
     free(dir);
 }
 
+/* Exactly once across runs: the same inputs and config again write
+ * nothing ("already processed"); once the outputs are deleted, the run is
+ * done again and writes them anew. */
+static void test_done_runs_once_until_deleted(void **state)
+{
+    (void)state;
+    char *out = tu_tmpdir(), *conf = plain_conf(out), *err = NULL;
+    assert_int_equal(run(&err, NULL, NULL, "-c", conf, "-o", out, NULL), 0);
+    char *first = tu_format_file(out, "instruction-tuning");
+    assert_non_null(first);
+    free(err);
+    err = NULL;
+    int files = tu_count_entries(out);
+    assert_int_equal(run(&err, NULL, NULL, "-c", conf, "-o", out, NULL), 0);
+    assert_non_null(strstr(err, "already processed with this config; "
+                                "nothing to do"));
+    assert_int_equal(tu_count_entries(out), files); /* nothing new */
+    free(err);
+    err = NULL;
+    /* delete one output: the run is not done any more */
+    assert_int_equal(unlink(first), 0);
+    assert_int_equal(run(&err, NULL, NULL, "-c", conf, "-o", out, NULL), 0);
+    assert_null(strstr(err, "nothing to do"));
+    assert_non_null(strstr(err, "wrote 85 instruction-tuning records"));
+    char *again = tu_format_file(out, "instruction-tuning");
+    assert_non_null(again);
+    free(again);
+    free(first);
+    free(err);
+    free(conf);
+    tu_rmrf(out);
+    free(out);
+}
+
 /* Lines in the files matching a shell pattern. */
 static int lines_in(const char *pattern)
 {
@@ -836,6 +870,7 @@ int main(void)
         cmocka_unit_test(test_corrupted_log),
         cmocka_unit_test(test_config_error_writes_nothing),
         cmocka_unit_test(test_every_config_error_at_once),
+        cmocka_unit_test(test_done_runs_once_until_deleted),
         cmocka_unit_test(test_interrupted_run_publishes_nothing),
         cmocka_unit_test(test_batch_size_batches),
         cmocka_unit_test(test_stdin_matches_file),

@@ -408,6 +408,46 @@ static void test_one_character_user(void **state)
     free(src);
 }
 
+/* pseudonym_prefix names the pseudonyms; context_types chooses whose
+ * context id key is a user: discord channels here, so cli:sam stays. */
+static void test_pseudonym_options(void **state)
+{
+    (void)state;
+    char *conf = tu_fmt("%s/opts.conf", dir);
+    char *text = tu_fmt(
+        "input = \"%s/tests/inputs/daydreams-subset.jsonl\";\n"
+        "formats = [\"episodes\"];\n"
+        "privacy = { anonymize_users = true; key_file = \"opts.key\";\n"
+        "            pseudonym_prefix = \"anon-\";\n"
+        "            context_types = [\"discord.*\"]; };\n",
+        tu_root());
+    tu_write(conf, text);
+    char *err = NULL, *out = run_conf(conf, &err, 0);
+    char *path = tu_find(out, "episodes-", ".jsonl");
+    json_t *recs = tu_load_jsonl(path);
+    size_t i, discord = 0, cli = 0;
+    json_t *r;
+    json_array_foreach(recs, i, r) {
+        const char *id = json_string_value(json_object_get(r, "episodeId"));
+        if (strncmp(id, "discord.channel:", 16) == 0) {
+            assert_int_equal(strncmp(id + 16, "anon-", 5), 0);
+            assert_int_equal(strlen(id), 16 + 5 + 16);
+            discord++;
+        } else if (strcmp(id, "cli:sam") == 0) {
+            cli++; /* not a selected context type: its id stays */
+        }
+    }
+    assert_int_equal(discord, 3);
+    assert_int_equal(cli, 1);
+    json_decref(recs);
+    free(path);
+    tu_rmrf(out);
+    free(out);
+    free(err);
+    free(text);
+    free(conf);
+}
+
 /* Secrets are redacted before anything rewrites the text: a naive user
  * pattern ("@name") would otherwise eat the domain of an e-mail address
  * before the e-mail detector saw it, and the local part would survive.
@@ -587,6 +627,7 @@ int main(void)
         cmocka_unit_test(test_pseudonyms_stable_per_key),
         cmocka_unit_test(test_one_character_user),
         cmocka_unit_test(test_redaction_runs_first),
+        cmocka_unit_test(test_pseudonym_options),
         cmocka_unit_test(test_bad_key_files_refused),
         cmocka_unit_test(test_bad_patterns_are_config_errors),
         cmocka_unit_test(test_catastrophic_pattern_hits_limit),

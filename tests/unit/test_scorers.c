@@ -243,6 +243,33 @@ static void test_pii_one_definition(void **state)
     pii_agree(&fx, batch);
     json_decref(batch);
     assert_true(fx.leaks >= 15 && fx.clean >= 10);
+    /* what each detector is for, as the docs promise it */
+    static const struct {
+        const char *text, *kind; /* kind NULL: clean */
+    } verdicts[] = {
+        {"call +44 20 7946 0958 today", "phone"},
+        {"555-123-4567", "phone"},
+        {"(555) 432-1190", "phone"},
+        {"4111 1111 1111 1111", "credit_card"},
+        {"4111 1111 1111 1112", NULL},      /* fails Luhn */
+        {"order 1234 5678 9012 3456", NULL}, /* fails Luhn */
+        {"server 10.1.2.3 answered", "ip"},
+        {"fe80::1 is link-local", "ip"},
+        {"version 999.1.1.1", NULL},        /* no address */
+        {"write to bob@example.com", "email"},
+        {"ghp_4Kx9QmZ2pL7vN3bT8wR1yH6cF0dJ5sA2eU9i", "api_key"},
+        {"https://user:pa55@host.example/x", "url_credentials"},
+        {"nothing personal here", NULL},
+    };
+    for (size_t i = 0; i < sizeof verdicts / sizeof verdicts[0]; i++) {
+        const char *t = verdicts[i].text;
+        int d = synth_pii_first(&fx.m, fx.md, t, strlen(t));
+        const char *got = d >= 0 ? synth_pii_detectors[d].kind : NULL;
+        if ((got == NULL) != (verdicts[i].kind == NULL) ||
+            (got && strcmp(got, verdicts[i].kind) != 0))
+            fail_msg("\"%s\": found %s, want %s", t, got ? got : "nothing",
+                     verdicts[i].kind ? verdicts[i].kind : "nothing");
+    }
     /* a float's long fraction is no card number (the redactor once made
      * "168.90000000000001" into "168.[CREDIT_CARD]") */
     assert_false(flagged(&fx, "amount 168.90000000000001 USD"));

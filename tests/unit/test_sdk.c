@@ -1,0 +1,145 @@
+/* test_sdk.c -- the SDK's header-only helpers on their own: the output
+ * that answers a turn (synth_session.h), the options filled into a
+ * struct (synth_options.h, through a real plugin's option table and the
+ * host's getters), and the session's redaction tally (synth_pii.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "synth_options.h"
+#include "synth_pii.h"
+#include "synth_session.h"
+#include "testutil.h"
+
+/* A turn of the session model with outputs (text, status) in order. */
+static json_t *turn_with(const char *const *outputs, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i += 2)
+        json_array_append_new(list, json_pack("{s:s, s:s}", "text",
+                                              outputs[i], "status",
+                                              outputs[i + 1]));
+    return json_pack("{s:o}", "outputs", list);
+}
+
+/* The answer of a turn is its last final, non-blank output: an agent that
+ * says "On it" and then answers is paired with the answer. */
+static void test_final_output_is_the_last(void **state)
+{
+    (void)state;
+    static const char *const two[] = {"On it, give me a sec.", "final",
+                                      "It is 11 degrees in Berlin.", "final"};
+    json_t *t = turn_with(two, 4);
+    assert_string_equal(synth_str(synth_turn_final_output(t), "text"),
+                        "It is 11 degrees in Berlin.");
+    json_decref(t);
+    static const char *const rejected_last[] = {"Here you go.", "final",
+                                                "{bad", "rejected",
+                                                "   ", "final"};
+    t = turn_with(rejected_last, 6);
+    assert_string_equal(synth_str(synth_turn_final_output(t), "text"),
+                        "Here you go.");
+    json_decref(t);
+    static const char *const none[] = {"It is 11", "partial"};
+    t = turn_with(none, 2);
+    assert_null(synth_turn_final_output(t));
+    json_decref(t);
+}
+
+/* synth_pii_tally adds to the session's "redacted", creating it. */
+static void test_tally(void **state)
+{
+    (void)state;
+    json_t *s = json_object();
+    synth_pii_tally(s, "email", 2);
+    synth_pii_tally(s, "email", 3);
+    synth_pii_tally(s, "user", 1);
+    json_t *want = json_pack("{s:{s:i, s:i}}", "redacted", "email", 5, "user", 1);
+    assert_true(json_equal(s, want));
+    json_decref(want);
+    json_decref(s);
+}
+
+/* A fake host whose getters answer from a JSON object of values, so
+ * synth_options_fill is tested on what it reads and where it puts it. */
+static json_t *values;
+static int get(const char *name, int type, json_t **v)
+{
+    (void)type;
+    *v = json_object_get(values, name);
+    return *v ? SYNTH_OK : SYNTH_ENOTFOUND;
+}
+static int opt_bool(synth_ctx *c, const char *n, int *o)
+{ (void)c; json_t *v; int rc = get(n, 0, &v); if (!rc) *o = json_is_true(v); return rc; }
+static int opt_int(synth_ctx *c, const char *n, long long *o)
+{ (void)c; json_t *v; int rc = get(n, 0, &v); if (!rc) *o = json_integer_value(v); return rc; }
+static int opt_float(synth_ctx *c, const char *n, double *o)
+{ (void)c; json_t *v; int rc = get(n, 0, &v); if (!rc) *o = json_number_value(v); return rc; }
+static int opt_string(synth_ctx *c, const char *n, const char **o)
+{ (void)c; json_t *v; int rc = get(n, 0, &v); if (!rc) *o = json_string_value(v); return rc; }
+static int opt_json(synth_ctx *c, const char *n, json_t **o)
+{ (void)c; json_t *v; int rc = get(n, 0, &v); if (!rc) *o = v; return rc; }
+static int error(synth_ctx *c, int code, const char *fmt, ...)
+{ (void)c; (void)fmt; return code; }
+
+typedef struct {
+    int flag;
+    long long count;
+    double ratio;
+    const char *name;
+    json_t *list;
+    const char *unset;
+} cfg_t;
+
+static void test_options_fill(void **state)
+{
+    (void)state;
+    static const synth_option table[] = {
+        {"flag", SYNTH_OPT_BOOL, 0, "false", ""},
+        {"count", SYNTH_OPT_INT, 0, "1", ""},
+        {"ratio", SYNTH_OPT_FLOAT, 0, "0.5", ""},
+        {"name", SYNTH_OPT_STRING, 0, "x", ""},
+        {"list", SYNTH_OPT_LIST, 0, "[]", ""},
+        {"unset", SYNTH_OPT_STRING, 0, NULL, ""},
+        {NULL, 0, 0, NULL, NULL}};
+    static const synth_option_field fields[] = {
+        SYNTH_FIELD(cfg_t, flag, "flag"),   SYNTH_FIELD(cfg_t, count, "count"),
+        SYNTH_FIELD(cfg_t, ratio, "ratio"), SYNTH_FIELD(cfg_t, name, "name"),
+        SYNTH_FIELD(cfg_t, list, "list"),   SYNTH_FIELD(cfg_t, unset, "unset"),
+        SYNTH_FIELD_END};
+    synth_host_api host = {.opt_bool = opt_bool, .opt_int = opt_int,
+                           .opt_float = opt_float, .opt_string = opt_string,
+                           .opt_json = opt_json, .error = error};
+    values = json_pack("{s:b, s:i, s:f, s:s, s:[s]}", "flag", 1, "count", 42,
+                       "ratio", 0.25, "name", "grpo", "list", "a");
+    cfg_t c = {.unset = "kept"};
+    assert_int_equal(synth_options_fill(&host, NULL, table, fields, &c),
+                     SYNTH_OK);
+    assert_int_equal(c.flag, 1);
+    assert_int_equal(c.count, 42);
+    assert_true(c.ratio == 0.25);
+    assert_string_equal(c.name, "grpo");
+    assert_string_equal(json_string_value(json_array_get(c.list, 0)), "a");
+    assert_string_equal(c.unset, "kept"); /* unset, no default: untouched */
+    /* a field naming no option of the table is the plugin's bug */
+    static const synth_option_field typo[] = {SYNTH_FIELD(cfg_t, count, "cuont"),
+                                              SYNTH_FIELD_END};
+    assert_int_equal(synth_options_fill(&host, NULL, table, typo, &c),
+                     SYNTH_ENOTFOUND);
+    json_decref(values);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_final_output_is_the_last),
+        cmocka_unit_test(test_tally),
+        cmocka_unit_test(test_options_fill),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,6 +1,7 @@
 /* checkpoint.c -- exactly-once publishing of batch runs (see
  * checkpoint.h). */
 #include "checkpoint.h"
+#include "stop.h"
 #include "alloc.h"
 #include "log.h"
 #include "map.h"
@@ -240,15 +241,6 @@ json_t *core_checkpoint_find(const char *dir, json_t *identity)
     return found;
 }
 
-/* A crash point for the crash tests: SYNTH_TEST_CRASH=publish:N dies
- * right after the N-th file is linked. */
-static void test_crash(int linked)
-{
-    const char *c = getenv("SYNTH_TEST_CRASH");
-    if (c && strncmp(c, "publish:", 8) == 0 && atoi(c + 8) == linked)
-        raise(SIGKILL);
-}
-
 int core_checkpoint_publish(const char *dir, core_writer *w, size_t n,
                             json_t *identity, core_strbuf *why)
 {
@@ -274,7 +266,7 @@ int core_checkpoint_publish(const char *dir, core_writer *w, size_t n,
     json_decref(pending);
     for (size_t i = 0; rc == SYNTH_OK && i < n; i++) {
         rc = core_writer_link(&w[i], why);
-        test_crash((int)i + 1);
+        core_crash_point("publish", i + 1);
     }
     if (rc == SYNTH_OK) {
         core_writer_sync_dir(dir);

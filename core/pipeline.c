@@ -15,7 +15,6 @@
 #include "stop.h"
 
 #include <errno.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <pthread.h>
 #include <string.h>
@@ -312,16 +311,6 @@ static void process_session(core_pipeline *p, json_t *session)
  * plugin thread, and core_pipeline_drain() waits for it before anything
  * looks at what it wrote (syncs, checkpoints, control commands). */
 
-/* This thread's CPU seconds so far (user + system). */
-static double thread_cpu(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_THREAD, &ru) != 0)
-        return 0;
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 static void *session_thread(void *arg)
 {
     core_pipeline *p = arg;
@@ -335,7 +324,7 @@ static void *session_thread(void *arg)
     if (!core_stop_requested && !p->read_failed)
         core_sessionizer_flush(p->sz);
     core_queue_close(&p->sessions);
-    p->cpu[1] = thread_cpu();
+    p->cpu[1] = core_thread_cpu();
     return NULL;
 }
 
@@ -351,7 +340,7 @@ static void *plugin_thread(void *arg)
             format_session(p, session);
         core_queue_done(&p->sessions);
     }
-    p->cpu[2] = thread_cpu();
+    p->cpu[2] = core_thread_cpu();
     return NULL;
 }
 
@@ -477,9 +466,11 @@ static int read_input(core_pipeline *p, const char *path)
                                p->cfg->max_line_bytes);
         else
             core_feed_line(p->feed, in.name, in.line_no, 0, 0, line, len);
-        if ((in.line_no & 1023) == 0)
+        if ((in.line_no & 1023) == 0) {
+            core_crash_point("line", in.line_no); /* the crash tests' */
             core_progress_update(&p->progress, p->in.bytes + in.offset,
                                  core_pipeline_records(p));
+        }
     }
     core_feed_flush(p->feed); /* the name is only good until the close */
     p->in.bytes += in.offset;
@@ -681,7 +672,7 @@ int core_pipeline_finish(core_pipeline *p, int rc)
 {
     core_strbuf why = {0};
     p->read_failed = rc != SYNTH_OK;
-    p->cpu[0] = thread_cpu(); /* read as of the end of input */
+    p->cpu[0] = core_thread_cpu(); /* read as of the end of input */
     if (p->threaded) {
         join_threads(p);
     } else {

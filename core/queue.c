@@ -1,6 +1,8 @@
 /* queue.c -- bounded pointer queue between threads (see queue.h). */
 #include "queue.h"
 
+#include <sys/resource.h>
+
 void core_queue_init(core_queue *q, size_t cap)
 {
     pthread_mutex_init(&q->lock, NULL);
@@ -71,4 +73,14 @@ void core_queue_destroy(core_queue *q)
     pthread_cond_destroy(&q->not_empty);
     pthread_cond_destroy(&q->not_full);
     pthread_cond_destroy(&q->idle);
+}
+
+/* This thread's CPU seconds so far (user + system). */
+double core_thread_cpu(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }

@@ -40,4 +40,8 @@ void core_queue_close(core_queue *q);
 /* Release the lock and conditions (the queue must be empty). */
 void core_queue_destroy(core_queue *q);
 
+/* The calling thread's CPU seconds so far (user + system), 0 when the
+ * system cannot say: how the pipeline's stages share the work. */
+double core_thread_cpu(void);
+
 #endif

@@ -3,7 +3,9 @@
 #include "synth_plugin.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2,
@@ -34,4 +36,23 @@ int core_stop_install(void)
         return SYNTH_EINVAL;
     signal(SIGPIPE, SIG_IGN);
     return SYNTH_OK;
+}
+
+static const char *crash_at;        /* SYNTH_TEST_CRASH, or NULL */
+static pthread_once_t crash_once = PTHREAD_ONCE_INIT;
+
+static void read_crash_point(void)
+{
+    crash_at = getenv("SYNTH_TEST_CRASH");
+}
+
+void core_crash_point(const char *what, unsigned long long n)
+{
+    pthread_once(&crash_once, read_crash_point);
+    if (crash_at == NULL)
+        return;
+    size_t wl = strlen(what);
+    if (strncmp(crash_at, what, wl) == 0 && crash_at[wl] == ':' &&
+        strtoull(crash_at + wl + 1, NULL, 10) == n)
+        raise(SIGKILL);
 }

@@ -25,4 +25,11 @@ extern atomic_int core_reload_requested;
  * or SYNTH_EINVAL. */
 int core_stop_install(void);
 
+/* A crash point for the crash tests: with SYNTH_TEST_CRASH=<what>:<N> in
+ * the environment, the call with that what and n == N kills the process
+ * with SIGKILL, so a test kills a run exactly where it means to ("line":
+ * after reading line N, checked every 1024 lines; "publish": right after
+ * the N-th file is linked).  Does nothing otherwise. */
+void core_crash_point(const char *what, unsigned long long n);
+
 #endif

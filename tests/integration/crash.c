@@ -1,11 +1,14 @@
 /*
  * crash.c -- exactly once across kill -9.  A generated log is run
- * cleanly once for reference; then, 20 times over, synthhost is killed
- * with SIGKILL at a random moment of a run and started again with the
- * same arguments: the output directory must end up with one file per
- * format holding exactly the reference's records, and no leftovers.  Two
- * more runs are killed in the middle of publishing (SYNTH_TEST_CRASH) and
- * must be rolled forward.
+ * cleanly once for reference; then, 20 times over, synthhost kills itself
+ * with SIGKILL after reading a chosen line (SYNTH_TEST_CRASH=line:N, the
+ * lines drawn from a seeded generator, so every run dies where it means
+ * to whatever the machine's load) and is started again with the same
+ * arguments: the output directory must end up with one file per format
+ * holding exactly the reference's records, and no leftovers.  More runs
+ * are killed in the middle of publishing (SYNTH_TEST_CRASH=publish:N):
+ * the files linked so far are published, the rest still temporary, and
+ * the next run rolls the publish forward.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,14 +35,7 @@ static const char *const formats[] = {"instruction-tuning", "conversation",
                                       "episodes", "grpo", NULL};
 static char *dir, *conf, *log_path, *host;
 static char *reference[8]; /* sorted records per format */
-static double clean_seconds;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+static unsigned long long log_lines;
 
 /* Sorted lines of the one <format>-*.jsonl in out (fails when there is
  * not exactly one). */
@@ -81,10 +77,12 @@ static int setup(void **state)
         tu_build());
     tu_write(conf, text);
     char *ref = tu_fmt("%s/ref", dir);
-    double t0 = now();
     if (tu_wait(launch(ref, NULL)) != 0)
         abort();
-    clean_seconds = now() - t0;
+    char *lines = tu_read(log_path);
+    for (const char *c = lines; *c; c++)
+        log_lines += *c == '\n';
+    free(lines);
     for (int f = 0; formats[f]; f++)
         reference[f] = records_of(ref, formats[f]);
     free(ref);
@@ -128,43 +126,68 @@ static void check_exactly_once(const char *out, int iteration)
     closedir(d);
 }
 
-static void test_kill_at_random_moments(void **state)
+static void test_kill_at_chosen_lines(void **state)
 {
     (void)state;
-    srand(42);
-    int killed = 0;
+    unsigned long long seed = 42;
     for (int i = 0; i < ITERATIONS; i++) {
         char *out = tu_fmt("%s/run-%d", dir, i);
-        /* anywhere from the start to a little past the end of a run */
-        useconds_t delay = (useconds_t)((double)rand() / RAND_MAX *
-                                        clean_seconds * 1.1 * 1e6);
-        pid_t pid = launch(out, NULL);
-        usleep(delay);
-        kill(pid, SIGKILL);
-        killed += tu_wait(pid) == 128 + SIGKILL;
+        /* a multiple of 1024 lines (where the run checks), anywhere in
+         * the log */
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        unsigned long long line = ((seed >> 33) % (log_lines / 1024) + 1) * 1024;
+        char *point = tu_fmt("line:%llu", line);
+        int rc = tu_wait(launch(out, point));
+        if (rc != 128 + SIGKILL)
+            fail_msg("iteration %d (seed 42, %s): exit %d, not killed", i,
+                     point, rc);
         /* the same command again, to the end */
-        assert_int_equal(tu_wait(launch(out, NULL)), 0);
+        rc = tu_wait(launch(out, NULL));
+        if (rc != 0)
+            fail_msg("iteration %d (seed 42, %s): the rerun exited %d", i,
+                     point, rc);
         check_exactly_once(out, i);
         /* and once more: nothing is written twice */
         assert_int_equal(tu_wait(launch(out, NULL)), 0);
         check_exactly_once(out, i);
         tu_rmrf(out);
         free(out);
+        free(point);
     }
-    print_message("%d runs of %d were killed before they ended (a clean run "
-                  "takes %.2f s)\n", killed, ITERATIONS, clean_seconds);
-    assert_true(killed >= ITERATIONS / 2);
+}
+
+/* Entries of out whose names end in suffix, hidden ones (temporary
+ * files) or not. */
+static int count_named(const char *out, int hidden, const char *suffix)
+{
+    DIR *d = opendir(out);
+    struct dirent *e;
+    int n = 0;
+    size_t sl = strlen(suffix);
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if ((e->d_name[0] == '.') == hidden && l > sl &&
+            strcmp(e->d_name + l - sl, suffix) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
 }
 
 static void test_kill_while_publishing(void **state)
 {
     (void)state;
-    static const char *const points[] = {"publish:1", "publish:4", NULL};
-    for (int i = 0; points[i]; i++) {
+    static const int points[] = {1, 4, 5};
+    for (int i = 0; i < 3; i++) {
         char *out = tu_fmt("%s/publish-%d", dir, i);
-        assert_int_equal(tu_wait(launch(out, points[i])), 128 + SIGKILL);
-        /* some files are published, the rest are still temporary */
-        assert_true(tu_count_entries(out) > 0);
+        char *point = tu_fmt("publish:%d", points[i]);
+        assert_int_equal(tu_wait(launch(out, point)), 128 + SIGKILL);
+        free(point);
+        /* the first N formats are published (with their sidecars), the
+         * other six less N are still temporary */
+        assert_int_equal(count_named(out, 0, ".jsonl"), points[i]);
+        assert_int_equal(count_named(out, 0, ".jsonl.meta"), points[i]);
+        assert_int_equal(count_named(out, 1, ".tmp"), 2 * (6 - points[i]));
         assert_int_equal(tu_wait(launch(out, NULL)), 0);
         check_exactly_once(out, 100 + i);
         tu_rmrf(out);
@@ -175,7 +198,7 @@ static void test_kill_while_publishing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kill_at_random_moments),
+        cmocka_unit_test(test_kill_at_chosen_lines),
         cmocka_unit_test(test_kill_while_publishing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -118,8 +118,13 @@ static void kill_while_following(const char *log, const char *rules)
     char *agent = tu_fmt("%s/agent.jsonl", dir);
     char *out = tu_fmt("%s/out", dir);
     append_bytes(agent, "", 0);
-    /* chunk sizes and kill moments: a new draw each run, printed on failure */
-    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    /* chunk sizes and kill moments: a new draw each run, printed first so
+     * any failure below can be repeated with SYNTH_TEST_SEED */
+    const char *given = getenv("SYNTH_TEST_SEED");
+    unsigned seed = given ? (unsigned)strtoul(given, NULL, 10)
+                          : (unsigned)time(NULL) ^ (unsigned)getpid();
+    print_message("live_crash: seed %u (SYNTH_TEST_SEED=%u repeats it)\n",
+                  seed, seed);
     srand(seed);
     size_t at = 0;
     for (int k = 0; k < KILLS; k++) {

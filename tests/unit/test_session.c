@@ -263,7 +263,8 @@ static void test_caps(void **state)
     assert_true(saw_part1);
 }
 
-/* The fixture's README documents its counts; the sessionizer must agree. */
+/* examples/README.md (the capture's notes) documents its counts; the
+ * sessionizer must agree. */
 static void test_fixture_counts(void **state)
 {
     (void)state;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -344,12 +345,83 @@ static void test_html_report_in_chromium(void **state)
     json_decref(r);
 }
 
+/* Run `synthhost analyze` with extra arguments (NULL-terminated) on the
+ * instruction-tuning file; returns the JSON and stderr in *err. */
+static json_t *analyze_with(char **err, ...)
+{
+    char *argv[16];
+    int k = 0;
+    argv[k++] = tu_fmt("%s/synthhost", tu_build());
+    argv[k++] = "analyze";
+    va_list ap;
+    va_start(ap, err);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && k < 14)
+        argv[k++] = (char *)a;
+    va_end(ap);
+    argv[k++] = files[0];
+    argv[k] = NULL;
+    char *out = NULL;
+    assert_int_equal(tu_run(argv, NULL, &out, err), 0);
+    json_t *r = json_loads(out, 0, NULL);
+    assert_non_null(r);
+    free(out);
+    free(argv[0]);
+    return r;
+}
+
+/* The count of one issue code in an analysis (0 when absent). */
+static json_int_t issue_count(json_t *r, const char *code)
+{
+    size_t i;
+    json_t *is;
+    json_array_foreach(json_object_get(r, "issues"), i, is)
+        if (strcmp(json_string_value(json_object_get(is, "code")), code) == 0)
+            return json_integer_value(json_object_get(is, "count"));
+    return 0;
+}
+
+/* analyze -c takes the scorers' options from a config, -p the plugins
+ * from another directory (none: nothing scores, quality is null), -q
+ * leaves stderr to errors. */
+static void test_analyze_options(void **state)
+{
+    (void)state;
+    char *err = NULL;
+    json_t *plain = analyze_with(&err, NULL);
+    assert_non_null(strstr(err, "synthhost: analysis: overall"));
+    free(err);
+    char *conf = tu_fmt("%s/strict.conf", out_dir);
+    tu_write(conf, "formats = [\"instruction-tuning\"];\n"
+                   "plugins = { score-instruction-tuning = { min_chars = 200; "
+                   "}; };\n");
+    json_t *strict = analyze_with(&err, "-q", "-c", conf, NULL);
+    assert_string_equal(err, "");
+    free(err);
+    assert_true(issue_count(strict, "short_response") >
+                issue_count(plain, "short_response"));
+    assert_true(json_number_value(json_object_get(strict, "quality")) <
+                json_number_value(json_object_get(plain, "quality")));
+    char *empty = tu_fmt("%s/no-plugins", out_dir);
+    assert_int_equal(mkdir(empty, 0755), 0);
+    json_t *none = analyze_with(&err, "-q", "-p", empty, NULL);
+    free(err);
+    assert_true(json_is_null(json_object_get(none, "quality")));
+    assert_int_equal(issue_count(none, "short_response"), 0);
+    json_decref(none);
+    json_decref(strict);
+    json_decref(plain);
+    free(empty);
+    free(conf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_demo_output),
         cmocka_unit_test(test_planted_defects),
         cmocka_unit_test(test_html_report_in_chromium),
+        cmocka_unit_test(test_analyze_options),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -450,6 +450,113 @@ static void test_done_runs_once_until_deleted(void **state)
     free(out);
 }
 
+/* -i given twice reads both files in order, as the config's input list
+ * does (the case inputs-list holds what that list gives); -h and -V are
+ * --help and --version. */
+static void test_repeated_inputs_and_short_options(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), *out = tu_fmt("%s/out", dir), *err = NULL;
+    char *conf = tu_fmt("%s/tests/cases/inputs-list/synth.conf", tu_root());
+    char *a = tu_fmt("%s/tests/cases/late-partial/input.jsonl", tu_root());
+    char *b = tu_fmt("%s/tests/cases/object-content/input.jsonl", tu_root());
+    assert_int_equal(run(&err, NULL, NULL, "-c", conf, "-i", a, "-i", b, "-o",
+                         out, NULL),
+                     0);
+    char *got_path = tu_format_file(out, "instruction-tuning");
+    char *want_path = tu_fmt("%s/tests/cases/inputs-list/expect/"
+                             "instruction-tuning.jsonl", tu_root());
+    char *got = tu_read(got_path), *want = tu_read(want_path);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    free(got_path);
+    free(want_path);
+    free(err);
+    char *o1 = NULL, *o2 = NULL;
+    assert_int_equal(run(NULL, &o1, NULL, "-V", NULL), 0);
+    assert_int_equal(run(NULL, &o2, NULL, "--version", NULL), 0);
+    assert_string_equal(o1, o2);
+    free(o1);
+    free(o2);
+    assert_int_equal(run(NULL, &o1, NULL, "-h", NULL), 0);
+    assert_non_null(strstr(o1, "usage: synthhost -c FILE"));
+    free(o1);
+    free(a);
+    free(b);
+    free(conf);
+    free(out);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* checkpoint = false: no record of finished runs, so the same run again
+ * writes its files again (under the next free names). */
+static void test_checkpoint_off_runs_again(void **state)
+{
+    (void)state;
+    char *out = tu_tmpdir(), *conf = tu_fmt("%s/c.conf", out);
+    char *text = tu_fmt("input = \"%s/tests/inputs/daydreams-subset.jsonl\";\n"
+                        "formats = [\"instruction-tuning\"];\n"
+                        "checkpoint = false;\n", tu_root());
+    tu_write(conf, text);
+    char *err = NULL;
+    assert_int_equal(run(&err, NULL, NULL, "-c", conf, "-o", out, NULL), 0);
+    free(err);
+    assert_int_equal(run(&err, NULL, NULL, "-c", conf, "-o", out, NULL), 0);
+    assert_null(strstr(err, "nothing to do"));
+    free(err);
+    char *state_path = tu_fmt("%s/.synthhost-state.json", out);
+    struct stat st;
+    assert_int_not_equal(stat(state_path, &st), 0);
+    /* two datasets now: c.conf and two instruction-tuning files */
+    assert_int_equal(tu_count_entries(out), 3);
+    free(state_path);
+    free(text);
+    free(conf);
+    tu_rmrf(out);
+    free(out);
+}
+
+/* A plugin callback that fails: the run goes on, publishes its files
+ * (the failed calls' records are discarded), says why, and exits 1. */
+static void test_failing_callback_exits_1(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), *plugins = tu_fmt("%s/plugins", dir);
+    char *cmd = tu_fmt("mkdir -m 755 '%s' && cp '%s/tests/plugins/good.so' "
+                       "'%s/plugins/formatter-instruction-tuning.so' '%s/'",
+                       plugins, tu_build(), tu_build(), plugins);
+    assert_int_equal(system(cmd), 0);
+    char *conf = tu_fmt("%s/c.conf", dir);
+    char *text = tu_fmt("input = \"%s/tests/inputs/daydreams-subset.jsonl\";\n"
+                        "plugin_dir = \"plugins\";\n"
+                        "formats = [\"testplug\", \"instruction-tuning\"];\n"
+                        "plugins = { testplug = { fail_every = 2; }; };\n",
+                        tu_root());
+    tu_write(conf, text);
+    char *out = tu_fmt("%s/out", dir), *err = NULL;
+    assert_int_equal(run(&err, NULL, NULL, "-c", conf, "-o", out, NULL), 1);
+    assert_non_null(strstr(err, "plugin testplug: session failed: failing "
+                                "session 2 on purpose"));
+    assert_non_null(strstr(err, "5 plugin calls failed"));
+    /* published all the same: 10 sessions, every second one failed */
+    json_t *recs = tu_load_format(out, "testplug", NULL);
+    assert_int_equal(json_array_size(recs), 5);
+    json_decref(recs);
+    recs = tu_load_format(out, "instruction-tuning", NULL);
+    assert_int_equal(json_array_size(recs), 24);
+    json_decref(recs);
+    free(err);
+    free(out);
+    free(text);
+    free(conf);
+    free(cmd);
+    free(plugins);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* Lines in the files matching a shell pattern. */
 static int lines_in(const char *pattern)
 {
@@ -871,6 +978,9 @@ int main(void)
         cmocka_unit_test(test_config_error_writes_nothing),
         cmocka_unit_test(test_every_config_error_at_once),
         cmocka_unit_test(test_done_runs_once_until_deleted),
+        cmocka_unit_test(test_repeated_inputs_and_short_options),
+        cmocka_unit_test(test_checkpoint_off_runs_again),
+        cmocka_unit_test(test_failing_callback_exits_1),
         cmocka_unit_test(test_interrupted_run_publishes_nothing),
         cmocka_unit_test(test_batch_size_batches),
         cmocka_unit_test(test_stdin_matches_file),

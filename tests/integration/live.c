@@ -370,6 +370,23 @@ static void test_control_commands(void **state)
             fail_msg("status lacks %s", fields[i]);
     assert_int_equal(json_integer_value(json_object_get(st, "lines")), 200);
     assert_true(json_integer_value(json_object_get(st, "open_sessions")) > 0);
+    /* ctl -c finds the socket in the config; it exits 0 on "ok": true and
+     * 1 on a refusal */
+    {
+        char *host = tu_fmt("%s/synthhost", tu_build());
+        char *conf = path_in("live.conf");
+        char *argv[] = {host, "ctl", "-c", conf, "status", NULL};
+        char *out = NULL;
+        assert_int_equal(tu_run(argv, NULL, &out, NULL), 0);
+        json_t *viac = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
+        assert_int_equal(json_integer_value(json_object_get(viac, "lines")), 200);
+        json_decref(viac);
+        free(out);
+        char *bad[] = {host, "ctl", "-c", conf, "frobnicate", NULL};
+        assert_int_equal(tu_run(bad, NULL, NULL, NULL), 1);
+        free(conf);
+        free(host);
+    }
     json_decref(st);
 
     /* clear drops what is open, counted */

@@ -47,10 +47,13 @@ static const synth_option tp_options[] = {
     {"shape", SYNTH_OPT_JSON, 0, NULL, "any value, no default"},
     {"reject", SYNTH_OPT_STRING, 0, NULL,
      "set to make create() fail through opt_error"},
+    {"fail_every", SYNTH_OPT_INT, 0, "0",
+     "session() fails on every N-th session (0: never)"},
     {NULL, 0, 0, NULL, NULL}};
 
 typedef struct {
     json_t *echo; /* owned: the option values, copied into each record */
+    long long fail_every, sessions;
 } tp_state;
 
 static int tp_create(synth_ctx *ctx, void **instance)
@@ -74,6 +77,7 @@ static int tp_create(synth_ctx *ctx, void **instance)
         free(st);
         return host->error(ctx, SYNTH_EPLUGIN, "option getter failed");
     }
+    host->opt_int(ctx, "fail_every", &st->fail_every);
     /* No default and unset: ENOTFOUND.  Wrong type: EINVAL. */
     int shape_rc = host->opt_json(ctx, "shape", &shape);
     int wrong_type = host->opt_int(ctx, "label", &count) == SYNTH_EINVAL;
@@ -100,6 +104,10 @@ static void tp_destroy(void *instance)
 static int tp_session(void *instance, synth_ctx *ctx, json_t *session)
 {
     tp_state *st = instance;
+    if (st->fail_every > 0 && ++st->sessions % st->fail_every == 0)
+        return host->error(ctx, SYNTH_EPLUGIN, "failing session %lld on "
+                                               "purpose",
+                           st->sessions);
     host->count(ctx, "testplug.sessions", 1);
     json_t *rec = json_deep_copy(st->echo);
     json_object_set(rec, "session", json_object_get(session, "id"));

@@ -292,7 +292,7 @@ static const struct {
     {"formats = [\"testplug\"];\nplugins = { testplug = {\n  colour = 1; }; "
      "};\n",
      ":3: unknown option \"colour\" for plugin \"testplug\" (known: flag, "
-     "count, ratio, label, names, shape, reject)"},
+     "count, ratio, label, names, shape, reject, fail_every)"},
     {"formats = [\"testplug\"];\nplugins = { testplug = { names = (\"a\", 1); "
      "}; };\n",
      ":2: option \"names\" of plugin \"testplug\" must be a list of strings"},

@@ -300,6 +300,16 @@ static void test_grpo(void **state)
             assert_true(fabs(c - (0.5 + (sp - sq) / 2)) < 0.0011);
             comparisons++;
         }
+        /* complete: one comparison for every pair with a score gap */
+        size_t gaps = 0, n = json_array_size(resp);
+        for (size_t a = 0; a < n; a++)
+            for (size_t b = a + 1; b < n; b++)
+                gaps += json_number_value(json_object_get(
+                            json_array_get(resp, a), "score")) >
+                        json_number_value(json_object_get(
+                            json_array_get(resp, b), "score"));
+        assert_int_equal(json_array_size(json_object_get(r, "comparisons")),
+                         gaps);
     }
     assert_true(comparisons > 0);
     json_decref(recs);
@@ -583,6 +593,53 @@ static int count_suffix(const char *dir, const char *suffix)
     return n;
 }
 
+/* What the records of a shipped example config must show (conf file
+ * name, format): NULL when there is nothing in particular. */
+static const char *example_problem(const char *conf, const char *format,
+                                   json_t *recs)
+{
+    size_t i, k;
+    json_t *r, *x;
+    if (strcmp(conf, "reasoning-models.conf") == 0)
+        /* its contexts filter names none of the example log (said in it) */
+        return json_array_size(recs) == 0 ? NULL : "records from a context "
+                                                   "the filter excludes";
+    if (json_array_size(recs) == 0)
+        return "no record";
+    json_array_foreach(recs, i, r) {
+        char *text = json_dumps(r, JSON_COMPACT);
+        int pii = strstr(text, "@example.") != NULL;
+        free(text);
+        if (strcmp(conf, "privacy.conf") == 0 && pii)
+            return "an e-mail address survived";
+        if (strcmp(conf, "action-patterns.conf") == 0 &&
+            strcmp(format, "action-sequences") == 0) {
+            json_array_foreach(json_object_get(r, "actions"), k, x)
+                if (!json_is_true(json_object_get(x, "success")))
+                    return "a failed action despite successful_only";
+        }
+        if (strcmp(conf, "personal-assistant.conf") == 0 &&
+            strcmp(format, "conversation") == 0) {
+            size_t users = 0;
+            json_array_foreach(json_object_get(r, "messages"), k, x)
+                users += strcmp(str(x, "role"), "user") == 0;
+            if (users < 2)
+                return "a conversation shorter than min_conversation_length";
+        }
+        if (strcmp(format, "custom") == 0) {
+            static const char *const keys[] = {"prompt", "answer", "tools",
+                                               "meta", NULL};
+            for (int j = 0; keys[j]; j++)
+                if (json_object_get(r, keys[j]) == NULL)
+                    return "a record without a field of the template";
+        }
+        if (strcmp(format, "grpo") == 0 &&
+            json_array_size(json_object_get(r, "responses")) < 2)
+            return "a group under min_group_size";
+    }
+    return NULL;
+}
+
 /* Each config in conf/examples runs as shipped and writes one file per
  * format.  They run from a copy of the tree's layout in a scratch
  * directory, so a key file they create lands there, not in the source. */
@@ -624,6 +681,13 @@ static void test_example_configs(void **state)
                 char *path = tu_find(out, prefix, ".jsonl");
                 if (path == NULL)
                     fail_msg("%s wrote no %s file", f, prefix);
+                json_t *recs = tu_load_jsonl(path);
+                assert_non_null(recs);
+                const char *problem = example_problem(
+                    f, config_setting_get_string_elem(formats, k), recs);
+                if (problem)
+                    fail_msg("%s, %s: %s", f, prefix, problem);
+                json_decref(recs);
                 free(path);
                 free(prefix);
             }

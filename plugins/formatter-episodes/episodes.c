@@ -12,6 +12,7 @@
  * first to its last event (left out when the log has no timestamps, or
  * they were removed without keep_durations).
  */
+#include "synth_options.h"
 #include "synth_plugin.h"
 #include "synth_session.h"
 
@@ -22,6 +23,7 @@ static const synth_host_api *host;
 
 typedef struct {
     int enabled, reasoning, actions, per_turn;
+    const char *unit; /* borrowed option */
 } ep_state;
 
 static const synth_option ep_options[] = {
@@ -35,19 +37,24 @@ static const synth_option ep_options[] = {
      "\"session\": one episode per session; \"turn\": one per turn"},
     {NULL, 0, 0, NULL, NULL}};
 
+static const synth_option_field ep_fields[] = {
+    SYNTH_FIELD(ep_state, enabled, "episodes"),
+    SYNTH_FIELD(ep_state, reasoning, "reasoning"),
+    SYNTH_FIELD(ep_state, actions, "actions"),
+    SYNTH_FIELD(ep_state, unit, "unit"),
+    SYNTH_FIELD_END};
+
 static int ep_create(synth_ctx *ctx, void **instance)
 {
-    const char *unit;
     ep_state *st = calloc(1, sizeof *st);
     if (st == NULL)
         return host->error(ctx, SYNTH_ENOMEM, "out of memory");
-    if (host->opt_bool(ctx, "episodes", &st->enabled) != SYNTH_OK ||
-        host->opt_bool(ctx, "reasoning", &st->reasoning) != SYNTH_OK ||
-        host->opt_bool(ctx, "actions", &st->actions) != SYNTH_OK ||
-        host->opt_string(ctx, "unit", &unit) != SYNTH_OK) {
+    int rc = synth_options_fill(host, ctx, ep_options, ep_fields, st);
+    if (rc != SYNTH_OK) {
         free(st);
-        return host->error(ctx, SYNTH_EPLUGIN, "cannot read options");
+        return rc;
     }
+    const char *unit = st->unit;
     if (strcmp(unit, "session") != 0 && strcmp(unit, "turn") != 0) {
         free(st);
         return host->opt_error(ctx, "unit", -1,

@@ -27,6 +27,7 @@
  * phones, keys are gone before names are looked for), then this one,
  * then timestamps (SYNTH_PLUGIN_LAST).
  */
+#include "synth_options.h"
 #include "synth_pii.h"
 #include "synth_plugin.h"
 #include "synth_session.h"
@@ -53,6 +54,8 @@ typedef struct {
     pthread_mutex_t lock;    /* guards unwritten and the write */
     const char *prefix;      /* borrowed option */
     json_t *context_types;   /* borrowed option: globs */
+    const char *key_file;    /* borrowed option */
+    json_t *user_patterns;   /* borrowed option */
     pcre2_code **patterns;   /* owned */
     size_t npatterns;
     int enabled;
@@ -70,6 +73,14 @@ static const synth_option anon_options[] = {
     {"context_types", SYNTH_OPT_LIST, 0, "[\"*\"]",
      "context types (globs) whose context id key is a user or channel id"},
     {NULL, 0, 0, NULL, NULL}};
+
+static const synth_option_field anon_fields[] = {
+    SYNTH_FIELD(anon_state, enabled, "anonymize_users"),
+    SYNTH_FIELD(anon_state, key_file, "key_file"),
+    SYNTH_FIELD(anon_state, user_patterns, "user_patterns"),
+    SYNTH_FIELD(anon_state, prefix, "pseudonym_prefix"),
+    SYNTH_FIELD(anon_state, context_types, "context_types"),
+    SYNTH_FIELD_END};
 
 static void anon_destroy(void *instance)
 {
@@ -188,21 +199,17 @@ static int write_key(anon_state *st, synth_ctx *ctx)
 
 static int anon_create(synth_ctx *ctx, void **instance)
 {
-    const char *key_file;
-    json_t *patterns;
     anon_state *st = calloc(1, sizeof *st);
     if (st == NULL)
         return host->error(ctx, SYNTH_ENOMEM, "out of memory");
     pthread_mutex_init(&st->lock, NULL);
-    if (host->opt_bool(ctx, "anonymize_users", &st->enabled) != SYNTH_OK ||
-        host->opt_string(ctx, "key_file", &key_file) != SYNTH_OK ||
-        host->opt_json(ctx, "user_patterns", &patterns) != SYNTH_OK ||
-        host->opt_string(ctx, "pseudonym_prefix", &st->prefix) != SYNTH_OK ||
-        host->opt_json(ctx, "context_types", &st->context_types) !=
-            SYNTH_OK) {
+    int rc = synth_options_fill(host, ctx, anon_options, anon_fields, st);
+    if (rc != SYNTH_OK) {
         anon_destroy(st);
-        return host->error(ctx, SYNTH_EPLUGIN, "cannot read options");
+        return rc;
     }
+    const char *key_file = st->key_file;
+    json_t *patterns = st->user_patterns;
     if (!st->enabled) {
         *instance = st;
         return SYNTH_OK;
@@ -211,7 +218,7 @@ static int anon_create(synth_ctx *ctx, void **instance)
         anon_destroy(st);
         return host->error(ctx, SYNTH_EPLUGIN, "libsodium failed to start");
     }
-    int rc = load_key(st, ctx, key_file);
+    rc = load_key(st, ctx, key_file);
     st->patterns = calloc(json_array_size(patterns) + 1, sizeof *st->patterns);
     size_t i;
     json_t *p;

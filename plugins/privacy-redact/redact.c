@@ -22,6 +22,7 @@
  * (redacted.<kind>) and to the session's "redacted" object, which the host
  * copies into the sidecar; the redacted text itself is never logged.
  */
+#include "synth_options.h"
 #include "synth_pii.h"
 #include "synth_plugin.h"
 #include "synth_session.h"
@@ -105,24 +106,37 @@ static int add_rule(redact_state *st, synth_ctx *ctx, const char *kind,
     return SYNTH_OK;
 }
 
+/* The options, as synth_options_fill reads them (all borrowed). */
+typedef struct {
+    json_t *detectors, *patterns, *replacements;
+    const char *redact_token, *limit_token;
+    long long match_limit, depth_limit;
+} redact_opts;
+
+static const synth_option_field redact_fields[] = {
+    SYNTH_FIELD(redact_opts, detectors, "detectors"),
+    SYNTH_FIELD(redact_opts, patterns, "redact_patterns"),
+    SYNTH_FIELD(redact_opts, replacements, "replacements"),
+    SYNTH_FIELD(redact_opts, redact_token, "redact_token"),
+    SYNTH_FIELD(redact_opts, limit_token, "limit_token"),
+    SYNTH_FIELD(redact_opts, match_limit, "match_limit"),
+    SYNTH_FIELD(redact_opts, depth_limit, "depth_limit"),
+    SYNTH_FIELD_END};
+
 static int redact_create(synth_ctx *ctx, void **instance)
 {
-    json_t *detectors, *patterns, *replacements = NULL;
-    const char *redact_token;
-    long long match_limit, depth_limit;
+    redact_opts o = {0}; /* replacements stays NULL when unset */
+    int filled = synth_options_fill(host, ctx, redact_options, redact_fields, &o);
+    if (filled != SYNTH_OK)
+        return filled;
+    json_t *detectors = o.detectors, *patterns = o.patterns,
+           *replacements = o.replacements;
+    const char *redact_token = o.redact_token;
+    long long match_limit = o.match_limit, depth_limit = o.depth_limit;
     redact_state *st = calloc(1, sizeof *st);
     if (st == NULL)
         return host->error(ctx, SYNTH_ENOMEM, "out of memory");
-    if (host->opt_json(ctx, "detectors", &detectors) != SYNTH_OK ||
-        host->opt_json(ctx, "redact_patterns", &patterns) != SYNTH_OK ||
-        host->opt_string(ctx, "redact_token", &redact_token) != SYNTH_OK ||
-        host->opt_string(ctx, "limit_token", &st->limit_token) != SYNTH_OK ||
-        host->opt_int(ctx, "match_limit", &match_limit) != SYNTH_OK ||
-        host->opt_int(ctx, "depth_limit", &depth_limit) != SYNTH_OK) {
-        free(st);
-        return host->error(ctx, SYNTH_EPLUGIN, "cannot read options");
-    }
-    host->opt_json(ctx, "replacements", &replacements); /* may be unset */
+    st->limit_token = o.limit_token;
     int rc = SYNTH_OK;
     if (replacements && !json_is_object(replacements))
         rc = host->opt_error(ctx, "replacements", -1,

@@ -408,21 +408,33 @@ static void test_one_character_user(void **state)
     free(src);
 }
 
+/* Run the subset of the example log with formats and a privacy group
+ * (body of `privacy = { ... };`) from a config called name; returns the
+ * output dir (owned; tu_rmrf and free it). */
+static char *run_subset(const char *name, const char *formats,
+                        const char *privacy)
+{
+    char *conf = tu_fmt("%s/%s", dir, name);
+    char *text = tu_fmt("input = \"%s/tests/inputs/daydreams-subset.jsonl\";\n"
+                        "formats = [%s];\nprivacy = { %s };\n",
+                        tu_root(), formats, privacy);
+    tu_write(conf, text);
+    char *err = NULL, *out = run_conf(conf, &err, 0);
+    free(err);
+    free(text);
+    free(conf);
+    return out;
+}
+
 /* pseudonym_prefix names the pseudonyms; context_types chooses whose
  * context id key is a user: discord channels here, so cli:sam stays. */
 static void test_pseudonym_options(void **state)
 {
     (void)state;
-    char *conf = tu_fmt("%s/opts.conf", dir);
-    char *text = tu_fmt(
-        "input = \"%s/tests/inputs/daydreams-subset.jsonl\";\n"
-        "formats = [\"episodes\"];\n"
-        "privacy = { anonymize_users = true; key_file = \"opts.key\";\n"
-        "            pseudonym_prefix = \"anon-\";\n"
-        "            context_types = [\"discord.*\"]; };\n",
-        tu_root());
-    tu_write(conf, text);
-    char *err = NULL, *out = run_conf(conf, &err, 0);
+    char *out = run_subset("opts.conf", "\"episodes\"",
+                           "anonymize_users = true; key_file = \"opts.key\"; "
+                           "pseudonym_prefix = \"anon-\"; "
+                           "context_types = [\"discord.*\"];");
     char *path = tu_find(out, "episodes-", ".jsonl");
     json_t *recs = tu_load_jsonl(path);
     size_t i, discord = 0, cli = 0;
@@ -443,9 +455,6 @@ static void test_pseudonym_options(void **state)
     free(path);
     tu_rmrf(out);
     free(out);
-    free(err);
-    free(text);
-    free(conf);
 }
 
 /* Secrets are redacted before anything rewrites the text: a naive user
@@ -457,25 +466,16 @@ static void test_pseudonym_options(void **state)
 static void test_redaction_runs_first(void **state)
 {
     (void)state;
-    char *conf = tu_fmt("%s/order.conf", dir);
-    char *text = tu_fmt(
-        "input = \"%s/tests/inputs/daydreams-subset.jsonl\";\n"
-        "formats = [\"instruction-tuning\", \"episodes\"];\n"
-        "privacy = { detectors = [\"email\"]; anonymize_users = true;\n"
-        "            key_file = \"order.key\";\n"
-        "            user_patterns = [\"@[a-z]{2,32}\"]; };\n",
-        tu_root());
-    tu_write(conf, text);
-    char *err = NULL, *out = run_conf(conf, &err, 0);
+    char *out = run_subset("order.conf", "\"instruction-tuning\", \"episodes\"",
+                           "detectors = [\"email\"]; anonymize_users = true; "
+                           "key_file = \"order.key\"; "
+                           "user_patterns = [\"@[a-z]{2,32}\"];");
     char *all = all_output(out);
     assert_null(strstr(all, "thanh.nguyen"));
     assert_non_null(strstr(all, "send the results to [EMAIL] please"));
     free(all);
     tu_rmrf(out);
     free(out);
-    free(err);
-    free(text);
-    free(conf);
 }
 
 /* Run conf (owned; freed) as case i: it must stop with exit status 2,

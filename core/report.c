@@ -139,7 +139,7 @@ static void table_section(core_strbuf *b, const char *name, json_t *rows)
     }
     core_strbuf_puts(b, "<section class=\"counters\"><h2>");
     esc(b, name);
-    core_strbuf_puts(b, "</h2><table><tr><th></th>");
+    core_strbuf_puts(b, " usage</h2><table><tr><th></th>");
     json_object_foreach(columns, c, x) {
         core_strbuf_puts(b, "<th>");
         esc(b, c);

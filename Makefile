@@ -74,7 +74,7 @@ INTEG_BIN = $(BUILD)/tests/integration $(BUILD)/tests/formats $(BUILD)/tests/pri
             $(BUILD)/tests/analyze $(BUILD)/tests/live $(BUILD)/tests/crash \
             $(BUILD)/tests/live_crash $(BUILD)/tests/cases
 INSTALL_BIN = $(BUILD)/tests/install
-TESTUTIL  = $(BUILD)/tests/testutil.o $(BUILD)/tests/oracle.o
+TESTUTIL  = $(BUILD)/tests/testutil.o $(BUILD)/tests/oracle.o $(BUILD)/tests/chatcheck.o
 
 # Test plugins: one source, built once per variant (tests/plugins/README).
 TP = $(BUILD)/tests/plugins

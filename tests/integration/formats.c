@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chatcheck.h"
 #include "oracle.h"
 #include "testutil.h"
 
@@ -346,6 +347,51 @@ static void test_custom(void **state)
         assert_int_equal(json_integer_value(json_array_get(nested, 1)), 7);
     }
     json_decref(recs);
+    done_with(out);
+}
+
+/* The trainer-ready chat formats: every record keeps its loader's rules
+ * (tests/chatcheck.c), one per session with an answered turn (as many as
+ * conversation's), and the agent's tool use shows: parallel calls, failed
+ * calls with their errors, model-fault calls at weight 0 (OpenAI) or left
+ * out (HF). */
+static void test_chat_formats(void **state)
+{
+    (void)state;
+    char *out = run_with("formats = [\"openai-chat\", \"chat-messages\", "
+                         "\"conversation\"];\n");
+    json_t *conv = records(out, "conversation", NULL);
+    static const struct {
+        const char *format;
+        chat_dialect dialect;
+    } formats[] = {{"openai-chat", CHAT_OPENAI}, {"chat-messages", CHAT_HF}};
+    for (int f = 0; f < 2; f++) {
+        json_t *recs = records(out, formats[f].format, NULL);
+        assert_int_equal(json_array_size(recs), json_array_size(conv));
+        size_t i, k, parallel = 0, errors = 0, weight0 = 0, calls = 0;
+        json_t *r, *m;
+        json_array_foreach(recs, i, r) {
+            char *why = chat_check(r, formats[f].dialect);
+            if (why)
+                fail_msg("%s record %zu: %s", formats[f].format, i + 1, why);
+            json_array_foreach(json_object_get(r, "messages"), k, m) {
+                size_t nc = json_array_size(json_object_get(m, "tool_calls"));
+                calls += nc;
+                parallel += nc > 1;
+                weight0 += json_object_get(m, "weight") &&
+                           json_integer_value(json_object_get(m, "weight")) == 0;
+                errors += str(m, "content") &&
+                          strncmp(str(m, "content"), "{\"error\":", 9) == 0;
+            }
+        }
+        assert_true(calls > 50 && parallel > 0 && errors > 5);
+        if (formats[f].dialect == CHAT_OPENAI)
+            assert_true(weight0 > 0);
+        else
+            assert_int_equal(weight0, 0);
+        json_decref(recs);
+    }
+    json_decref(conv);
     done_with(out);
 }
 
@@ -718,6 +764,7 @@ int main(void)
         cmocka_unit_test(test_episodes),
         cmocka_unit_test(test_grpo),
         cmocka_unit_test(test_custom),
+        cmocka_unit_test(test_chat_formats),
         cmocka_unit_test(test_capture_switches),
         cmocka_unit_test(test_filter_contexts),
         cmocka_unit_test(test_filter_successful_only),

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "synth_chat.h"
 #include "synth_options.h"
 #include "synth_pii.h"
 #include "synth_session.h"
@@ -134,12 +135,118 @@ static void test_options_fill(void **state)
     json_decref(values);
 }
 
+/* A turn of the session model with these actions (a JSON array). */
+static json_t *turn_acting(const char *actions)
+{
+    json_t *t = json_pack("{s:s, s:{s:s}, s:o, s:[{s:s, s:s}]}", "id", "r1",
+                          "input", "text", "weather in Rome and Oslo?",
+                          "actions", json_loads(actions, 0, NULL), "outputs",
+                          "text", "Rome 20, Oslo 2.", "status", "final");
+    assert_non_null(json_object_get(t, "actions"));
+    return t;
+}
+
+/* The chat form of a turn: parallel calls share a message, each call is
+ * answered in order, a failed call shows its error, a model-fault call
+ * goes into a message of its own, an invented tool and a pending call are
+ * left out, ids count through the record. */
+static void test_chat_turn(void **state)
+{
+    (void)state;
+    json_t *t = turn_acting(
+        "[{\"step\": 1, \"name\": \"get_weather\", \"status\": \"ok\","
+        "  \"arguments\": {\"city\": \"Rome\"}, \"result\": {\"tempC\": 20}},"
+        " {\"step\": 1, \"name\": \"get_weather\", \"status\": \"error\","
+        "  \"arguments\": {\"city\": \"Oslo\"},"
+        "  \"error\": {\"name\": \"TimeoutError\", \"message\": \"slow\"}},"
+        " {\"step\": 1, \"name\": \"get_weather\", \"status\": \"error\","
+        "  \"arguments\": null, \"content\": \"{city: Oslo\","
+        "  \"error\": {\"name\": \"ParsingError\", \"message\": \"bad\"}},"
+        " {\"step\": 1, \"name\": \"teleport\", \"status\": \"error\","
+        "  \"arguments\": {}, \"error\": {\"name\": \"NotFoundError\"}},"
+        " {\"step\": 2, \"name\": \"get_weather\", \"status\": \"ok\","
+        "  \"arguments\": {\"city\": \"Oslo\"}, \"result\": {\"tempC\": 2}},"
+        " {\"step\": 2, \"name\": \"get_weather\", \"status\": \"pending\","
+        "  \"arguments\": {\"city\": \"Bergen\"}}]");
+    json_t *msgs = json_array();
+    unsigned next = 1;
+    size_t invented = 0;
+    assert_int_equal(synth_chat_turn(msgs, t, &next, &invented), 1);
+    assert_int_equal(invented, 1);
+    /* user; step 1: the model-fault call alone, then Rome and Oslo
+     * together; step 2: the retry; the answer */
+    static const char *const roles[] = {"user", "assistant", "tool",
+                                        "assistant", "tool", "tool",
+                                        "assistant", "tool", "assistant"};
+    assert_int_equal(json_array_size(msgs), 9);
+    for (size_t i = 0; i < 9; i++)
+        assert_string_equal(synth_str(json_array_get(msgs, i), "role"),
+                            roles[i]);
+    json_t *fault = json_array_get(msgs, 1), *both = json_array_get(msgs, 3);
+    assert_true(json_is_true(json_object_get(fault, "model_fault")));
+    assert_false(json_is_true(json_object_get(both, "model_fault")));
+    assert_int_equal(json_array_size(json_object_get(both, "calls")), 2);
+    /* ids: call00001 (the fault), call00002/3 (the pair), call00004 */
+    assert_string_equal(synth_str(json_array_get(msgs, 2), "call_id"),
+                        "call00001");
+    assert_string_equal(synth_str(json_array_get(msgs, 5), "call_id"),
+                        "call00003");
+    assert_string_equal(synth_str(json_array_get(msgs, 7), "call_id"),
+                        "call00004");
+    assert_int_equal(next, 5);
+    /* the failed call's result is its error */
+    json_t *err = json_object_get(json_object_get(json_array_get(msgs, 5),
+                                                  "content"), "error");
+    assert_string_equal(synth_str(err, "type"), "TimeoutError");
+    assert_string_equal(synth_str(err, "message"), "slow");
+    /* a turn without a final answer gives nothing */
+    json_object_set_new(t, "outputs", json_array());
+    size_t before = json_array_size(msgs);
+    assert_int_equal(synth_chat_turn(msgs, t, &next, &invented), 0);
+    assert_int_equal(json_array_size(msgs), before);
+    json_decref(msgs);
+    json_decref(t);
+}
+
+/* Schemas inferred per tool: types of the keys seen, required = keys of
+ * every successful call; invented tools learn nothing. */
+static void test_chat_schema(void **state)
+{
+    (void)state;
+    json_t *st = json_object();
+    static const char *const calls[] = {
+        "{\"name\": \"search\", \"status\": \"ok\", \"arguments\": {\"q\": \"a\", \"n\": 3}}",
+        "{\"name\": \"search\", \"status\": \"ok\", \"arguments\": {\"q\": \"b\"}}",
+        "{\"name\": \"search\", \"status\": \"error\", \"arguments\": {\"q\": 1}}",
+        "{\"name\": \"fly\", \"status\": \"error\", \"arguments\": {},"
+        " \"error\": {\"name\": \"NotFoundError\"}}"};
+    for (size_t i = 0; i < 4; i++) {
+        json_t *a = json_loads(calls[i], 0, NULL);
+        synth_chat_learn(st, a);
+        json_decref(a);
+    }
+    json_t *def = synth_chat_tool(st, "search");
+    json_t *want = json_loads(
+        "{\"type\": \"function\", \"function\": {\"name\": \"search\","
+        " \"parameters\": {\"type\": \"object\", \"properties\":"
+        " {\"q\": {\"type\": \"string\"}, \"n\": {\"type\": \"integer\"}}, \"required\": [\"q\"]}}}",
+        0, NULL);
+    if (!json_equal(def, want))
+        fail_msg("inferred %s", json_dumps(def, JSON_COMPACT));
+    assert_null(synth_chat_tool(st, "fly"));
+    json_decref(want);
+    json_decref(def);
+    json_decref(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_final_output_is_the_last),
         cmocka_unit_test(test_tally),
         cmocka_unit_test(test_options_fill),
+        cmocka_unit_test(test_chat_turn),
+        cmocka_unit_test(test_chat_schema),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,171 @@
+/*
+ * chat-messages -- the Hugging Face / TRL conversational form with tool
+ * calls (what `SFTTrainer` takes as a dataset of "messages" and "tools"):
+ * one record per session with at least one answered turn:
+ *
+ *   {"messages": [
+ *      {"role": "system", "content"}, {"role": "user", "content"},
+ *      {"role": "assistant", "content": null,
+ *       "tool_calls": [{"id": "call00001", "type": "function",
+ *                       "function": {"name", "arguments": {...}}}]},
+ *      {"role": "tool", "tool_call_id": "call00001", "name",
+ *       "content": "<text>"},
+ *      {"role": "assistant", "content": "the answer"}],
+ *    "tools": "<the tool definitions as JSON text>"}
+ *
+ * The same chat form as openai-chat (sdk/synth_chat.h), but `arguments`
+ * is a JSON object and each tool message names its tool, as the chat
+ * templates of Hugging Face tokenizers expect.  `tools` is written as JSON
+ * text by default (tools_as_string): Arrow merges the structs of every
+ * row's tool schemas into one type otherwise, and a dataset of agents
+ * with different tools will not load.  Calls that failed by the model's
+ * fault are kept as context; with weight_model_errors they are left out
+ * of the record instead (TRL has no per-message weight).
+ */
+#include "synth_chat.h"
+#include "synth_plugin.h"
+#include "synth_session.h"
+
+#include <stdlib.h>
+
+static const synth_host_api *host;
+
+static const synth_option cm_options[] = {
+    SYNTH_CHAT_OPTIONS,
+    {"tools_as_string", SYNTH_OPT_BOOL, 0, "true",
+     "write tools as JSON text (false: a JSON array)"},
+    {NULL, 0, 0, NULL, NULL}};
+
+typedef struct {
+    synth_chat_base base; /* first: the chat helpers take it */
+    int tools_as_string;
+} cm_state;
+
+static int cm_create(synth_ctx *ctx, void **instance)
+{
+    cm_state *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return host->error(ctx, SYNTH_ENOMEM, "out of memory");
+    int rc = synth_chat_base_create(host, ctx, &st->base);
+    if (rc == SYNTH_OK &&
+        host->opt_bool(ctx, "tools_as_string", &st->tools_as_string) !=
+            SYNTH_OK)
+        rc = host->error(ctx, SYNTH_EPLUGIN, "cannot read tools_as_string");
+    if (rc != SYNTH_OK) {
+        synth_chat_base_destroy(&st->base);
+        free(st);
+        return rc;
+    }
+    *instance = st;
+    return SYNTH_OK;
+}
+
+static void cm_destroy(void *instance)
+{
+    cm_state *st = instance;
+    if (st)
+        synth_chat_base_destroy(&st->base);
+    free(st);
+}
+
+/* v as text: itself when a string, else its compact JSON (new ref). */
+static json_t *as_text(json_t *v)
+{
+    if (json_is_string(v))
+        return json_incref(v);
+    char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_t *s = json_string(t ? t : "null");
+    free(t);
+    return s;
+}
+
+/* One message of the chat form in the Hugging Face shape (new ref). */
+static json_t *hf_message(json_t *m)
+{
+    const char *role = synth_str(m, "role");
+    json_t *out = synth_set(json_object(), "role", json_string(role));
+    if (strcmp(role, "tool") == 0) {
+        synth_set_ref(out, "tool_call_id", json_object_get(m, "call_id"));
+        synth_set_ref(out, "name", json_object_get(m, "name"));
+        return synth_set(out, "content",
+                         as_text(json_object_get(m, "content")));
+    }
+    synth_set_ref(out, "content", json_object_get(m, "content"));
+    json_t *calls = json_object_get(m, "calls");
+    if (calls) {
+        json_t *list = json_array();
+        size_t i;
+        json_t *c;
+        json_array_foreach(calls, i, c)
+            json_array_append_new(
+                list, json_pack("{s:O, s:s, s:{s:O, s:O}}", "id",
+                                json_object_get(c, "id"), "type", "function",
+                                "function", "name", json_object_get(c, "name"),
+                                "arguments", json_object_get(c, "arguments")));
+        synth_set(out, "tool_calls", list);
+    }
+    return out;
+}
+
+static int cm_session(void *instance, synth_ctx *ctx, json_t *session)
+{
+    cm_state *st = instance;
+    if (!st->base.enabled)
+        return SYNTH_OK;
+    const char *why = NULL;
+    json_t *chat = synth_chat_session(session, st->base.state,
+                                      st->base.defined, &why);
+    if (chat == NULL) {
+        host->count(ctx, "chat-messages.sessions_skipped", 1);
+        return SYNTH_OK;
+    }
+    json_t *messages = json_array();
+    if (!synth_blank(st->base.system))
+        json_array_append_new(messages,
+                              json_pack("{s:s, s:s}", "role", "system",
+                                        "content", st->base.system));
+    size_t i;
+    json_t *m;
+    int skip_results = 0; /* the tool messages of a left-out call */
+    json_array_foreach(json_object_get(chat, "messages"), i, m) {
+        const char *role = synth_str(m, "role");
+        if (strcmp(role, "tool") == 0 && skip_results)
+            continue;
+        skip_results = 0;
+        if (st->base.weight_model_errors &&
+            json_is_true(json_object_get(m, "model_fault"))) {
+            skip_results = 1;
+            continue;
+        }
+        json_array_append_new(messages, hf_message(m));
+    }
+    json_t *record = synth_set(json_object(), "messages", messages);
+    json_t *tools = json_object_get(chat, "tools");
+    synth_set(record, "tools",
+              st->tools_as_string ? as_text(tools) : json_incref(tools));
+    json_t *lineage = json_pack("{s:O, s:O}", "turns",
+                                json_object_get(chat, "turns"),
+                                "invented_calls_left_out",
+                                json_object_get(chat, "invented"));
+    json_decref(chat);
+    return synth_emit_built(host, ctx, record, lineage);
+}
+
+static const char *const record_fields[] = {"messages", "tools", NULL};
+
+static const synth_plugin cm_plugin = {
+    SYNTH_PLUGIN_HEADER,
+    .kind = SYNTH_KIND_FORMATTER,
+    .flags = SYNTH_PLUGIN_SERIAL, /* the inferred schemas span sessions */
+    .name = "chat-messages",
+    .version = "1.0.0",
+    .description = "Hugging Face / TRL conversational messages with tool "
+                   "calls and tool definitions",
+    .options = cm_options,
+    .create = cm_create,
+    .destroy = cm_destroy,
+    .session = cm_session,
+    .record_fields = record_fields,
+};
+
+SYNTH_PLUGIN_ENTRY(cm_plugin, host)

@@ -1,0 +1,155 @@
+/*
+ * openai-chat -- OpenAI chat fine-tuning JSONL with tool calls, also what
+ * Together, Azure OpenAI and Axolotl's `type: chat_template` load: one
+ * record per session with at least one answered turn:
+ *
+ *   {"messages": [
+ *      {"role": "system", "content"},
+ *      {"role": "user", "content"},
+ *      {"role": "assistant", "content": null, "weight": 1,
+ *       "tool_calls": [{"id": "call00001", "type": "function",
+ *                       "function": {"name", "arguments": "<JSON text>"}}]},
+ *      {"role": "tool", "tool_call_id": "call00001", "content": "<text>"},
+ *      {"role": "assistant", "content": "the answer", "weight": 1}],
+ *    "tools": [{"type": "function", "function": {"name", "description",
+ *               "parameters"}}],
+ *    "parallel_tool_calls": true|false}
+ *
+ * `arguments` is a JSON string that parses to an object; a tool message's
+ * content is the result as text (JSON text for structured results), a
+ * failed call's its error ({"error": {"type", "message"}}).  Calls of one
+ * step share an assistant message.  With weight_model_errors (default),
+ * an assistant message whose calls failed by the model's fault (bad
+ * arguments) has weight 0: kept as context, not trained on.  The turns,
+ * the call ids and the tool definitions come from sdk/synth_chat.h.
+ */
+#include "synth_chat.h"
+#include "synth_plugin.h"
+#include "synth_session.h"
+
+#include <stdlib.h>
+
+static const synth_host_api *host;
+
+static const synth_option oc_options[] = {SYNTH_CHAT_OPTIONS,
+                                          {NULL, 0, 0, NULL, NULL}};
+
+static int oc_create(synth_ctx *ctx, void **instance)
+{
+    synth_chat_base *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return host->error(ctx, SYNTH_ENOMEM, "out of memory");
+    int rc = synth_chat_base_create(host, ctx, b);
+    if (rc != SYNTH_OK) {
+        synth_chat_base_destroy(b);
+        free(b);
+        return rc;
+    }
+    *instance = b;
+    return SYNTH_OK;
+}
+
+static void oc_destroy(void *instance)
+{
+    synth_chat_base_destroy(instance);
+    free(instance);
+}
+
+/* v as text: itself when a string, else its compact JSON (new ref). */
+static json_t *as_text(json_t *v)
+{
+    if (json_is_string(v))
+        return json_incref(v);
+    char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_t *s = json_string(t ? t : "null");
+    free(t);
+    return s;
+}
+
+/* One message of the chat form in OpenAI's shape (new reference). */
+static json_t *openai_message(const synth_chat_base *b, json_t *m)
+{
+    const char *role = synth_str(m, "role");
+    json_t *out = synth_set(json_object(), "role", json_string(role));
+    if (strcmp(role, "tool") == 0) {
+        synth_set_ref(out, "tool_call_id", json_object_get(m, "call_id"));
+        return synth_set(out, "content",
+                         as_text(json_object_get(m, "content")));
+    }
+    synth_set_ref(out, "content", json_object_get(m, "content"));
+    json_t *calls = json_object_get(m, "calls");
+    if (calls) {
+        json_t *list = json_array();
+        size_t i;
+        json_t *c;
+        json_array_foreach(calls, i, c)
+            json_array_append_new(
+                list, json_pack("{s:O, s:s, s:{s:O, s:o}}", "id",
+                                json_object_get(c, "id"), "type", "function",
+                                "function", "name", json_object_get(c, "name"),
+                                "arguments",
+                                as_text(json_object_get(c, "arguments"))));
+        synth_set(out, "tool_calls", list);
+    }
+    if (strcmp(role, "assistant") == 0)
+        synth_set(out, "weight",
+                  json_integer(b->weight_model_errors &&
+                                       json_is_true(json_object_get(
+                                           m, "model_fault"))
+                                   ? 0
+                                   : 1));
+    return out;
+}
+
+static int oc_session(void *instance, synth_ctx *ctx, json_t *session)
+{
+    synth_chat_base *b = instance;
+    if (!b->enabled)
+        return SYNTH_OK;
+    const char *why = NULL;
+    json_t *chat = synth_chat_session(session, b->state, b->defined, &why);
+    if (chat == NULL) {
+        host->count(ctx, "openai-chat.sessions_skipped", 1);
+        return SYNTH_OK;
+    }
+    json_t *messages = json_array();
+    if (!synth_blank(b->system))
+        json_array_append_new(messages,
+                              json_pack("{s:s, s:s}", "role", "system",
+                                        "content", b->system));
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(chat, "messages"), i, m)
+        json_array_append_new(messages, openai_message(b, m));
+    json_t *record = synth_set(json_object(), "messages", messages);
+    synth_set_ref(record, "tools", json_object_get(chat, "tools"));
+    synth_set_ref(record, "parallel_tool_calls",
+                  json_object_get(chat, "parallel"));
+    json_t *lineage = json_pack("{s:O, s:O}", "turns",
+                                json_object_get(chat, "turns"),
+                                "invented_calls_left_out",
+                                json_object_get(chat, "invented"));
+    json_decref(chat);
+    return synth_emit_built(host, ctx, record, lineage);
+}
+
+static const char *const record_fields[] = {"messages", "tools",
+                                            "parallel_tool_calls", NULL};
+
+static const synth_plugin oc_plugin = {
+    SYNTH_PLUGIN_HEADER,
+    .kind = SYNTH_KIND_FORMATTER,
+    .flags = SYNTH_PLUGIN_SERIAL, /* the inferred schemas span sessions */
+    .name = "openai-chat",
+    .version = "1.0.0",
+    .description = "OpenAI chat fine-tuning JSONL with tool calls, results "
+                   "and tool definitions (Together, Azure, Axolotl "
+                   "chat_template)",
+    .options = oc_options,
+    .create = oc_create,
+    .destroy = oc_destroy,
+    .session = oc_session,
+    .record_fields = record_fields,
+};
+
+SYNTH_PLUGIN_ENTRY(oc_plugin, host)

@@ -1,0 +1,425 @@
+/*
+ * synth_chat.h -- one chat form of a session for every trainer dialect:
+ * messages, tool calls with stable ids, tool results or errors, and the
+ * tool definitions the calls need.  The trainer-ready formatters
+ * (openai-chat, chat-messages, ...) build it once with these helpers and
+ * only write it out in their own shape.
+ *
+ * Header-only and optional, like synth_session.h: no ABI.
+ *
+ * The chat form is a JSON array of messages:
+ *
+ *   {"role": "user", "content": text}
+ *   {"role": "assistant", "content": null,
+ *    "calls": [{"id": "call00001", "name", "arguments": {...}}],
+ *    "model_fault": true|false}
+ *   {"role": "tool", "call_id": "call00001", "name", "ok": true|false,
+ *    "content": the result (any JSON), or {"error": {"type", "message"}}}
+ *   {"role": "assistant", "content": the turn's final answer}
+ *
+ * A turn gives its user input, then for each step of the model the calls
+ * it made in that step (parallel calls share one assistant message) each
+ * followed by its tool message, then the final answer.  Calls that failed
+ * by the model's own fault (arguments that do not parse to an object, or
+ * an error named ParsingError / ValidationError) are split from the rest
+ * of their step into an assistant message of their own with
+ * "model_fault": true, so a writer can keep them as context without
+ * training on them; a tool that ran and failed is the environment's
+ * fault and stays (the model should learn to recover).  A call to a tool
+ * that does not exist (NotFoundError: the model invented the name) is
+ * left out with its result: a trainer refuses a call to a name missing
+ * from `tools`.  A turn without an input or a final answer is no
+ * coherent exchange and gives nothing.
+ */
+#ifndef SYNTH_CHAT_H
+#define SYNTH_CHAT_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "synth_session.h"
+
+/* The error name of a failed action (borrowed), or NULL. */
+static inline const char *synth_chat_error_name(const json_t *action)
+{
+    return synth_str(json_object_get(action, "error"), "name");
+}
+
+/* 1 when the model invented the tool (NotFoundError), else 0. */
+static inline int synth_chat_invented(const json_t *action)
+{
+    const char *e = synth_chat_error_name(action);
+    return e && strcmp(e, "NotFoundError") == 0;
+}
+
+/* 1 when the call failed by the model's fault: a failed call whose
+ * arguments are not a JSON object, or a parsing / validation error; 0
+ * otherwise (a call that ran is never the model's fault). */
+static inline int synth_chat_model_fault(const json_t *action)
+{
+    const char *status = synth_str(action, "status");
+    if (status && strcmp(status, "ok") == 0)
+        return 0;
+    if (!json_is_object(json_object_get(action, "arguments")))
+        return 1;
+    const char *e = synth_chat_error_name(action);
+    return e && (strcmp(e, "ParsingError") == 0 ||
+                 strcmp(e, "ValidationError") == 0);
+}
+
+/* The id of the n-th call of a record (n from 1): "call" and five digits,
+ * exactly 9 ASCII letters and digits (Mistral's templates refuse any
+ * other), unique within a record and the same in every run. */
+static inline void synth_chat_call_id(char out[10], unsigned n)
+{
+    snprintf(out, 10, "call%05u", n % 100000u);
+}
+
+/* The content of a call's tool message: its result, or its error as
+ * {"error": {"type", "message"}} (new reference). */
+static inline json_t *synth_chat_tool_content(const json_t *action)
+{
+    const char *status = synth_str(action, "status");
+    json_t *err = json_object_get(action, "error");
+    if ((status && strcmp(status, "error") == 0) || json_is_object(err)) {
+        const char *type = synth_str(err, "name");
+        const char *msg = synth_str(err, "message");
+        return json_pack("{s:{s:s, s:s}}", "error", "type",
+                         type ? type : "Error", "message",
+                         msg ? msg : "the call failed");
+    }
+    json_t *r = json_object_get(action, "result");
+    return r ? json_incref(r) : json_null();
+}
+
+/* Append the assistant message of calls (borrowed actions of one step;
+ * n of them) and their tool messages to msgs; *next numbers the calls. */
+static inline void synth_chat_calls(json_t *msgs, json_t *const *calls,
+                                    size_t n, int fault, unsigned *next)
+{
+    if (n == 0)
+        return;
+    json_t *list = json_array(), *tools = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char id[10];
+        synth_chat_call_id(id, (*next)++);
+        json_t *args = json_object_get(calls[i], "arguments");
+        json_array_append_new(
+            list, json_pack("{s:s, s:O, s:o}", "id", id, "name",
+                            json_object_get(calls[i], "name"), "arguments",
+                            json_is_object(args) ? json_incref(args)
+                                                 : json_object()));
+        const char *status = synth_str(calls[i], "status");
+        json_array_append_new(
+            tools, json_pack("{s:s, s:s, s:O, s:b, s:o}", "role", "tool",
+                             "call_id", id, "name",
+                             json_object_get(calls[i], "name"), "ok",
+                             status && strcmp(status, "ok") == 0, "content",
+                             synth_chat_tool_content(calls[i])));
+    }
+    json_array_append_new(msgs,
+                          json_pack("{s:s, s:n, s:o, s:b}", "role", "assistant",
+                                    "content", "calls", list, "model_fault",
+                                    fault));
+    json_array_extend(msgs, tools);
+    json_decref(tools);
+}
+
+/* Append the chat form of turn (borrowed) to msgs: user, steps of calls
+ * with their results, the final answer.  *next numbers the calls of the
+ * record (start at 1).  Returns 1 when the turn was appended, 0 when it
+ * is no coherent exchange (no input or no final answer; msgs untouched).
+ * *invented counts the calls left out as invented. */
+static inline int synth_chat_turn(json_t *msgs, const json_t *turn,
+                                  unsigned *next, size_t *invented)
+{
+    const char *input = synth_turn_input_text(turn);
+    json_t *answer = synth_turn_final_output(turn);
+    if (input == NULL || answer == NULL)
+        return 0;
+    json_array_append_new(msgs, json_pack("{s:s, s:O}", "role", "user",
+                                          "content",
+                                          json_object_get(json_object_get(
+                                              turn, "input"), "text")));
+    json_t *actions = json_object_get(turn, "actions");
+    size_t n = json_array_size(actions), i = 0;
+    json_t **good = calloc(n + 1, sizeof *good);
+    json_t **bad = calloc(n + 1, sizeof *bad);
+    while (good && bad && i < n) {
+        /* one step's calls, in the order of the log */
+        json_t *step = json_object_get(json_array_get(actions, i), "step");
+        size_t ng = 0, nb = 0;
+        for (; i < n; i++) {
+            json_t *a = json_array_get(actions, i);
+            if (!json_equal(json_object_get(a, "step"), step))
+                break;
+            const char *status = synth_str(a, "status");
+            if (synth_chat_invented(a)) {
+                ++*invented;
+            } else if (status && strcmp(status, "pending") == 0) {
+                continue; /* never answered: no result to show */
+            } else if (synth_chat_model_fault(a)) {
+                bad[nb++] = a;
+            } else {
+                good[ng++] = a;
+            }
+        }
+        synth_chat_calls(msgs, bad, nb, 1, next);
+        synth_chat_calls(msgs, good, ng, 0, next);
+    }
+    free(good);
+    free(bad);
+    json_array_append_new(msgs, json_pack("{s:s, s:O}", "role", "assistant",
+                                          "content",
+                                          json_object_get(answer, "text")));
+    return 1;
+}
+
+/* ---- tool definitions ------------------------------------------------------
+ *
+ * A tool's JSON Schema is inferred from the arguments of its calls (not
+ * the invented ones): every key seen gets the JSON type of its values
+ * ("string", "integer", "number", "boolean", "object", "array"; a key
+ * successful calls gave two types gets none; a failed call only adds
+ * keys, since a wrong type is often why it failed), and "required" lists
+ * the keys present
+ * in every successful call (none before one succeeded).  The state is one
+ * object per tool name, so it stays small however long the run: {name:
+ * {"calls": successful calls, "properties": {key: type|null}, "counts":
+ * {key: successful calls that had it}}}. */
+
+/* The JSON Schema type name of v. */
+static inline const char *synth_chat_type(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_STRING: return "string";
+    case JSON_INTEGER: return "integer";
+    case JSON_REAL: return "number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "boolean";
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    default: return "null";
+    }
+}
+
+/* Learn from one call (borrowed) into state (an object, see above). */
+static inline void synth_chat_learn(json_t *state, const json_t *action)
+{
+    const char *name = synth_str(action, "name");
+    const char *status = synth_str(action, "status");
+    json_t *args = json_object_get(action, "arguments");
+    if (name == NULL || synth_chat_invented(action) || !json_is_object(args))
+        return;
+    int ok = status && strcmp(status, "ok") == 0;
+    json_t *t = json_object_get(state, name);
+    if (t == NULL) {
+        t = json_pack("{s:i, s:{}, s:{}}", "calls", 0, "properties",
+                      "counts");
+        json_object_set_new(state, name, t);
+    }
+    json_object_set_new(t, "calls", json_integer(json_integer_value(
+                                        json_object_get(t, "calls")) + ok));
+    json_t *props = json_object_get(t, "properties");
+    json_t *counts = json_object_get(t, "counts");
+    const char *k;
+    json_t *v;
+    json_object_foreach(args, k, v) {
+        const char *type = synth_chat_type(v);
+        json_t *had = json_object_get(props, k);
+        if (had == NULL)
+            json_object_set_new(props, k, json_string(type));
+        else if (ok && json_is_string(had) &&
+                 strcmp(json_string_value(had), type) != 0)
+            json_object_set_new(props, k, json_null()); /* mixed: no type */
+        json_object_set_new(counts, k, json_integer(json_integer_value(
+                                           json_object_get(counts, k)) + ok));
+    }
+}
+
+/* The OpenAI function definition of tool name from state (new
+ * reference), or NULL when the state has never seen it called:
+ *   {"type": "function", "function": {"name",
+ *    "parameters": {"type": "object", "properties", "required"}}}
+ * (no description: the log has none to give). */
+static inline json_t *synth_chat_tool(const json_t *state, const char *name)
+{
+    json_t *t = json_object_get(state, name);
+    if (t == NULL)
+        return NULL;
+    json_int_t calls = json_integer_value(json_object_get(t, "calls"));
+    json_t *props = json_object(), *required = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(t, "properties"), k, v) {
+        json_object_set_new(props, k, json_is_string(v)
+                                          ? json_pack("{s:O}", "type", v)
+                                          : json_object());
+        if (calls > 0 &&
+            json_integer_value(json_object_get(json_object_get(t, "counts"),
+                                               k)) == calls)
+            json_array_append_new(required, json_string(k));
+    }
+    return json_pack("{s:s, s:{s:s, s:{s:s, s:o, s:o}}}", "type",
+                     "function", "function", "name", name, "parameters",
+                     "type", "object", "properties", props, "required",
+                     required);
+}
+
+/* ---- a session in the chat form ------------------------------------------- */
+
+/* A session (borrowed) as one record's chat form, learning its calls into
+ * state first.  defined (borrowed, may be NULL) maps a tool name to its
+ * definition from the user's tools_file, which wins over inference.
+ * Returns a new object {"messages": [...], "tools": [definitions of the
+ * tools called, in first-call order], "parallel": bool (a step made more
+ * than one call), "turns": [ids of the turns used], "invented": n,
+ * "skipped": turns left out}, or NULL when no turn is a coherent exchange
+ * (*why says so). */
+static inline json_t *synth_chat_session(const json_t *session, json_t *state,
+                                         const json_t *defined,
+                                         const char **why)
+{
+    size_t i, k;
+    json_t *turn, *a;
+    json_array_foreach(json_object_get(session, "turns"), i, turn)
+        json_array_foreach(json_object_get(turn, "actions"), k, a)
+            synth_chat_learn(state, a);
+    json_t *msgs = json_array(), *turns = json_array();
+    unsigned next = 1;
+    size_t invented = 0, skipped = 0;
+    json_array_foreach(json_object_get(session, "turns"), i, turn) {
+        if (synth_chat_turn(msgs, turn, &next, &invented))
+            json_array_append(turns, json_object_get(turn, "id"));
+        else
+            skipped++;
+    }
+    if (json_array_size(turns) == 0) {
+        *why = "no turn with an input and a final answer";
+        json_decref(msgs);
+        json_decref(turns);
+        return NULL;
+    }
+    /* the tools called, each once; a call whose tool has no definition
+     * cannot stay (trainers refuse it): its message goes */
+    json_t *tools = json_array(), *named = json_object();
+    int parallel = 0;
+    json_t *m;
+    json_array_foreach(msgs, i, m) {
+        json_t *calls = json_object_get(m, "calls");
+        parallel |= json_array_size(calls) > 1;
+        json_array_foreach(calls, k, a) {
+            const char *name = synth_str(a, "name");
+            if (json_object_get(named, name))
+                continue;
+            json_t *def = json_incref(json_object_get(defined, name));
+            if (def == NULL)
+                def = synth_chat_tool(state, name);
+            if (def == NULL) /* never seen with object arguments */
+                def = json_pack("{s:s, s:{s:s, s:{s:s, s:{}}}}", "type",
+                                "function", "function", "name", name,
+                                "parameters", "type", "object",
+                                "properties");
+            json_object_set_new(named, name, json_true());
+            json_array_append_new(tools, def);
+        }
+    }
+    json_decref(named);
+    json_t *r = json_pack("{s:o, s:o, s:b, s:o, s:I, s:I}", "messages", msgs,
+                          "tools", tools, "parallel", parallel, "turns", turns,
+                          "invented", (json_int_t)invented, "skipped",
+                          (json_int_t)skipped);
+    return r;
+}
+
+/* Read a tools file in the OpenAI `tools` shape ([{"type": "function",
+ * "function": {"name", ...}}]) into {name: definition} (new reference), or
+ * NULL with *why (a line of text) when it cannot be read or is not that
+ * shape. */
+static inline json_t *synth_chat_tools_file(const char *path, char *why,
+                                            size_t wl)
+{
+    json_error_t err;
+    json_t *list = json_load_file(path, 0, &err);
+    if (list == NULL) {
+        snprintf(why, wl, "%s:%d: %s", path, err.line, err.text);
+        return NULL;
+    }
+    json_t *out = json_object();
+    size_t i;
+    json_t *t;
+    json_array_foreach(list, i, t) {
+        const char *name = synth_str(json_object_get(t, "function"), "name");
+        if (name == NULL || !json_is_string(json_object_get(t, "type"))) {
+            snprintf(why, wl, "%s: entry %zu is not {\"type\": \"function\", "
+                              "\"function\": {\"name\", ...}}",
+                     path, i);
+            json_decref(out);
+            json_decref(list);
+            return NULL;
+        }
+        json_object_set(out, name, t);
+    }
+    if (!json_is_array(list)) {
+        snprintf(why, wl, "%s: not a JSON array of tools", path);
+        json_decref(out);
+        out = NULL;
+    }
+    json_decref(list);
+    return out;
+}
+
+/* ---- what every chat formatter holds -------------------------------------- */
+
+/* The options every formatter built on these helpers declares (put
+ * SYNTH_CHAT_OPTIONS first in its option table). */
+#define SYNTH_CHAT_OPTIONS                                                 \
+    {"conversations", SYNTH_OPT_BOOL, 0, "true",                           \
+     "capture switch: false writes no records"},                           \
+    {"system", SYNTH_OPT_STRING, 0, "You are a helpful AI assistant agent.", \
+     "system message of every record (\"\": none)"},                       \
+    {"weight_model_errors", SYNTH_OPT_BOOL, 0, "true",                     \
+     "calls that failed by the model's fault get weight 0"},               \
+    {"tools_file", SYNTH_OPT_PATH, 0, NULL,                                \
+     "tool definitions (OpenAI tools JSON) that win over inferred ones"}
+
+typedef struct synth_chat_base {
+    int enabled, weight_model_errors;
+    const char *system;       /* borrowed option */
+    json_t *defined;          /* owned: tools_file by name, or NULL */
+    json_t *state;            /* owned: the inferred schemas */
+    long long skipped;        /* sessions with no coherent turn */
+} synth_chat_base;
+
+/* Read SYNTH_CHAT_OPTIONS into b.  Returns SYNTH_OK or an error already
+ * described through host->error / opt_error. */
+static inline int synth_chat_base_create(const synth_host_api *host,
+                                         synth_ctx *ctx, synth_chat_base *b)
+{
+    const char *tools_file = NULL;
+    memset(b, 0, sizeof *b);
+    if (host->opt_bool(ctx, "conversations", &b->enabled) != SYNTH_OK ||
+        host->opt_bool(ctx, "weight_model_errors", &b->weight_model_errors) !=
+            SYNTH_OK ||
+        host->opt_string(ctx, "system", &b->system) != SYNTH_OK)
+        return host->error(ctx, SYNTH_EPLUGIN, "cannot read options");
+    if (host->opt_string(ctx, "tools_file", &tools_file) == SYNTH_OK) {
+        char why[512];
+        b->defined = synth_chat_tools_file(tools_file, why, sizeof why);
+        if (b->defined == NULL)
+            return host->opt_error(ctx, "tools_file", -1, "%s", why);
+    }
+    b->state = json_object();
+    return SYNTH_OK;
+}
+
+/* Free what b owns; NULL-safe. */
+static inline void synth_chat_base_destroy(synth_chat_base *b)
+{
+    if (b == NULL)
+        return;
+    json_decref(b->defined);
+    json_decref(b->state);
+}
+
+#endif

@@ -1,0 +1,182 @@
+/* chatcheck.c -- the trainer formats' loader rules (see chatcheck.h). */
+#include "chatcheck.h"
+#include "testutil.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *str(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static int blank(const char *s)
+{
+    if (s == NULL)
+        return 1;
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+static int good_id(const char *id)
+{
+    if (id == NULL || strlen(id) != 9)
+        return 0;
+    for (int i = 0; i < 9; i++)
+        if (!isalnum((unsigned char)id[i]))
+            return 0;
+    return 1;
+}
+
+char *chat_check(json_t *record, chat_dialect dialect)
+{
+    json_t *tools = json_object_get(record, "tools");
+    json_t *parsed = NULL;
+    if (dialect == CHAT_HF) {
+        if (!json_is_string(tools))
+            return tu_fmt("tools is not JSON text");
+        tools = parsed = json_loads(json_string_value(tools), 0, NULL);
+    }
+    char *why = NULL;
+    json_t *names = json_object(), *ids = json_object(), *open = json_array();
+    size_t i;
+    json_t *t, *m;
+    if (!json_is_array(tools)) {
+        why = tu_fmt("tools is not an array");
+        goto done;
+    }
+    json_array_foreach(tools, i, t) {
+        json_t *f = json_object_get(t, "function");
+        const char *type = str(json_object_get(f, "parameters"), "type");
+        if (strcmp(str(t, "type") ? str(t, "type") : "", "function") != 0 ||
+            str(f, "name") == NULL || type == NULL || strcmp(type, "object"))
+            return tu_fmt("tool %zu is not a function definition", i);
+        json_object_set_new(names, str(f, "name"), json_true());
+    }
+    json_t *msgs = json_object_get(record, "messages");
+    size_t n = json_array_size(msgs), assistants = 0;
+    if (n == 0) {
+        why = tu_fmt("no messages");
+        goto done;
+    }
+    json_array_foreach(msgs, i, m) {
+        const char *role = str(m, "role");
+        const char *content = str(m, "content");
+        if (role == NULL) {
+            why = tu_fmt("message %zu has no role", i);
+            break;
+        }
+        /* the answers of the last calls come first */
+        if (strcmp(role, "tool") != 0 && json_array_size(open) > 0) {
+            why = tu_fmt("message %zu: call %s has no result", i,
+                         json_string_value(json_array_get(open, 0)));
+            break;
+        }
+        if (json_object_get(m, "weight") &&
+            (dialect != CHAT_OPENAI || strcmp(role, "assistant") != 0 ||
+             !(json_integer_value(json_object_get(m, "weight")) == 0 ||
+               json_integer_value(json_object_get(m, "weight")) == 1))) {
+            why = tu_fmt("message %zu: a weight where none may be", i);
+            break;
+        }
+        if (strcmp(role, "system") == 0) {
+            if (i != 0 || blank(content))
+                why = tu_fmt("message %zu: a system message not first, or "
+                             "empty", i);
+        } else if (strcmp(role, "user") == 0) {
+            if (blank(content))
+                why = tu_fmt("message %zu: an empty user message", i);
+        } else if (strcmp(role, "assistant") == 0) {
+            assistants++;
+            json_t *calls = json_object_get(m, "tool_calls");
+            if (blank(content) && json_array_size(calls) == 0) {
+                why = tu_fmt("message %zu: an assistant saying nothing", i);
+                break;
+            }
+            size_t k;
+            json_t *c;
+            json_array_foreach(calls, k, c) {
+                json_t *f = json_object_get(c, "function");
+                const char *id = str(c, "id");
+                json_t *args = json_object_get(f, "arguments"), *obj = NULL;
+                if (!good_id(id) || json_object_get(ids, id))
+                    why = tu_fmt("message %zu: call id \"%s\" not 9 letters "
+                                 "or digits, or used twice", i, id);
+                else if (strcmp(str(c, "type") ? str(c, "type") : "",
+                                "function") != 0)
+                    why = tu_fmt("message %zu: a call not of type function", i);
+                else if (json_object_get(names, str(f, "name") ? str(f, "name")
+                                                              : "") == NULL)
+                    why = tu_fmt("message %zu: %s is not in tools", i,
+                                 str(f, "name"));
+                else if (dialect == CHAT_OPENAI
+                             ? !json_is_string(args) ||
+                                   !json_is_object(obj = json_loads(
+                                       json_string_value(args), 0, NULL))
+                             : !json_is_object(args))
+                    why = tu_fmt("message %zu: arguments of %s are not %s", i,
+                                 id, dialect == CHAT_OPENAI
+                                         ? "JSON text of an object"
+                                         : "an object");
+                json_decref(obj);
+                if (why)
+                    break;
+                json_object_set_new(ids, id, json_string(str(f, "name")));
+                json_array_append_new(open, json_string(id));
+            }
+        } else if (strcmp(role, "tool") == 0) {
+            const char *id = str(m, "tool_call_id");
+            size_t k, at = json_array_size(open);
+            json_t *o;
+            json_array_foreach(open, k, o)
+                if (id && strcmp(json_string_value(o), id) == 0)
+                    at = k;
+            if (at == json_array_size(open))
+                why = tu_fmt("message %zu: a result for %s, which is no "
+                             "open call", i, id ? id : "(none)");
+            else if (blank(content))
+                why = tu_fmt("message %zu: an empty tool result", i);
+            else if (dialect == CHAT_HF &&
+                     strcmp(str(m, "name") ? str(m, "name") : "",
+                            json_string_value(json_object_get(ids, id))) != 0)
+                why = tu_fmt("message %zu: the result does not name %s's "
+                             "function", i, id);
+            else
+                json_array_remove(open, at);
+        } else {
+            why = tu_fmt("message %zu: unknown role %s", i, role);
+        }
+        if (why)
+            break;
+        if (i == (str(json_array_get(msgs, 0), "role") &&
+                          strcmp(str(json_array_get(msgs, 0), "role"),
+                                 "system") == 0
+                      ? 1u
+                      : 0u) &&
+            strcmp(role, "user") != 0) {
+            why = tu_fmt("message %zu: the conversation does not start with "
+                         "the user", i);
+            break;
+        }
+    }
+    if (why == NULL && json_array_size(open) > 0)
+        why = tu_fmt("call %s has no result",
+                     json_string_value(json_array_get(open, 0)));
+    if (why == NULL) {
+        json_t *last = json_array_get(msgs, n - 1);
+        if (assistants == 0 ||
+            strcmp(str(last, "role") ? str(last, "role") : "", "assistant") !=
+                0 ||
+            blank(str(last, "content")))
+            why = tu_fmt("the last message is not an assistant's answer");
+    }
+done:
+    json_decref(names);
+    json_decref(ids);
+    json_decref(open);
+    json_decref(parsed);
+    return why;
+}

@@ -1,0 +1,33 @@
+/*
+ * chatcheck.h -- the loader rules of the trainer-ready chat formats, as a
+ * validator the tests run over every record: what OpenAI's fine-tuning
+ * upload, TRL's SFTTrainer and Axolotl's chat_template refuse.
+ */
+#ifndef CHATCHECK_H
+#define CHATCHECK_H
+
+#include <jansson.h>
+
+typedef enum {
+    CHAT_OPENAI,  /* arguments a JSON string, weight allowed, tools array */
+    CHAT_HF       /* arguments an object, tool messages named, tools text */
+} chat_dialect;
+
+/* NULL when record (borrowed) keeps every rule of dialect, else an owned
+ * message naming the first rule it breaks:
+ *  - messages: a non-empty array; roles system (first only), user,
+ *    assistant, tool; the first after system is user; the last is an
+ *    assistant with text; at least one assistant message;
+ *  - no empty content: an assistant has text, or null content and
+ *    tool_calls; user and tool messages have text;
+ *  - tool_calls: ids of exactly 9 ASCII letters or digits, unique in the
+ *    record; type "function"; a name listed in tools; arguments that are
+ *    (or, OpenAI, parse to) a JSON object;
+ *  - every call is answered by the tool messages right after its
+ *    assistant message, each id once, and no tool message answers
+ *    anything else (HF: it names the call's function);
+ *  - weight (OpenAI only): on assistant messages, 0 or 1;
+ *  - tools: function definitions with a name and object parameters. */
+char *chat_check(json_t *record, chat_dialect dialect);
+
+#endif

@@ -39,6 +39,18 @@
 
 #include "synth_session.h"
 
+/* v as text (new reference): itself when a string, else its compact JSON
+ * -- what a dialect writes where a loader wants a string. */
+static inline json_t *synth_chat_text(const json_t *v)
+{
+    if (json_is_string(v))
+        return json_incref((json_t *)v);
+    char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_t *s = json_string(t ? t : "null");
+    free(t);
+    return s;
+}
+
 /* The error name of a failed action (borrowed), or NULL. */
 static inline const char *synth_chat_error_name(const json_t *action)
 {
@@ -421,5 +433,42 @@ static inline void synth_chat_base_destroy(synth_chat_base *b)
     json_decref(b->defined);
     json_decref(b->state);
 }
+
+/* Emit record (stolen) built from chat (stolen: freed here), with the
+ * lineage every chat format gives: the turns used and the invented calls
+ * left out.  Returns what synth_emit_built returns. */
+static inline int synth_chat_emit(const synth_host_api *host, synth_ctx *ctx,
+                                  json_t *chat, json_t *record)
+{
+    json_t *lineage = json_pack("{s:O, s:O}", "turns",
+                                json_object_get(chat, "turns"),
+                                "invented_calls_left_out",
+                                json_object_get(chat, "invented"));
+    json_decref(chat);
+    return synth_emit_built(host, ctx, record, lineage);
+}
+
+/* Define create/destroy for a formatter whose instance is a bare
+ * synth_chat_base (most are). */
+#define SYNTH_CHAT_LIFECYCLE(prefix, host_var)                             \
+    static int prefix##_create(synth_ctx *ctx, void **instance)            \
+    {                                                                      \
+        synth_chat_base *b = calloc(1, sizeof *b);                         \
+        if (b == NULL)                                                     \
+            return host_var->error(ctx, SYNTH_ENOMEM, "out of memory");    \
+        int rc = synth_chat_base_create(host_var, ctx, b);                 \
+        if (rc != SYNTH_OK) {                                              \
+            synth_chat_base_destroy(b);                                    \
+            free(b);                                                       \
+            return rc;                                                     \
+        }                                                                  \
+        *instance = b;                                                     \
+        return SYNTH_OK;                                                   \
+    }                                                                      \
+    static void prefix##_destroy(void *instance)                           \
+    {                                                                      \
+        synth_chat_base_destroy(instance);                                 \
+        free(instance);                                                    \
+    }
 
 #endif

@@ -180,3 +180,60 @@ done:
     json_decref(parsed);
     return why;
 }
+
+char *sharegpt_check(json_t *record)
+{
+    json_t *tools = json_loads(json_string_value(json_object_get(record,
+                                                                 "tools"))
+                                   ? json_string_value(
+                                         json_object_get(record, "tools"))
+                                   : "",
+                               0, NULL);
+    json_t *conv = json_object_get(record, "conversations");
+    size_t n = json_array_size(conv), i;
+    json_t *t;
+    char *why = NULL;
+    if (!json_is_array(tools))
+        why = tu_fmt("tools is not JSON text of a list");
+    else if (n == 0 || n % 2 != 0)
+        why = tu_fmt("%zu messages: not an even, non-zero count", n);
+    json_array_foreach(conv, i, t) {
+        if (why)
+            break;
+        const char *from = str(t, "from"), *value = str(t, "value");
+        int even = i % 2 == 0;
+        if (from == NULL || blank(value)) {
+            why = tu_fmt("message %zu: no from, or an empty value", i);
+        } else if (even ? strcmp(from, "human") && strcmp(from, "observation")
+                        : strcmp(from, "gpt") && strcmp(from, "function_call")) {
+            why = tu_fmt("message %zu: %s at an %s position", i, from,
+                         even ? "even" : "odd");
+        } else if (strcmp(from, "observation") == 0 &&
+                   strcmp(str(json_array_get(conv, i - 1), "from"),
+                          "function_call") != 0) {
+            why = tu_fmt("message %zu: an observation of no call", i);
+        } else if (strcmp(from, "function_call") == 0) {
+            json_t *calls = json_loads(value, 0, NULL), *c;
+            size_t k;
+            if (!json_is_array(calls) || json_array_size(calls) == 0)
+                why = tu_fmt("message %zu: not a JSON list of calls", i);
+            json_array_foreach(calls, k, c) {
+                int known = 0;
+                size_t j;
+                json_t *d;
+                json_array_foreach(tools, j, d) known |= str(c, "name") &&
+                    strcmp(str(json_object_get(d, "function"), "name"),
+                           str(c, "name")) == 0;
+                if (!known || !json_is_object(json_object_get(c, "arguments")))
+                    why = tu_fmt("message %zu: call %zu not in tools or its "
+                                 "arguments no object", i, k);
+            }
+            json_decref(calls);
+        }
+    }
+    if (why == NULL && (strcmp(str(json_array_get(conv, 0), "from"), "human") ||
+                        strcmp(str(json_array_get(conv, n - 1), "from"), "gpt")))
+        why = tu_fmt("does not start with human and end with gpt");
+    json_decref(tools);
+    return why;
+}

@@ -30,4 +30,12 @@ typedef enum {
  *  - tools: function definitions with a name and object parameters. */
 char *chat_check(json_t *record, chat_dialect dialect);
 
+/* NULL when record keeps LLaMA-Factory's sharegpt rules, else an owned
+ * message: conversations of {from, value}, non-empty values, human or
+ * observation at even positions and gpt or function_call at odd ones, an
+ * even count starting with human and ending with gpt; an observation
+ * right after each function_call, whose value is JSON text of a list of
+ * {name, arguments (an object)} with every name in tools (JSON text). */
+char *sharegpt_check(json_t *record);
+
 #endif

@@ -68,17 +68,6 @@ static void cm_destroy(void *instance)
     free(st);
 }
 
-/* v as text: itself when a string, else its compact JSON (new ref). */
-static json_t *as_text(json_t *v)
-{
-    if (json_is_string(v))
-        return json_incref(v);
-    char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_t *s = json_string(t ? t : "null");
-    free(t);
-    return s;
-}
-
 /* One message of the chat form in the Hugging Face shape (new ref). */
 static json_t *hf_message(json_t *m)
 {
@@ -88,7 +77,7 @@ static json_t *hf_message(json_t *m)
         synth_set_ref(out, "tool_call_id", json_object_get(m, "call_id"));
         synth_set_ref(out, "name", json_object_get(m, "name"));
         return synth_set(out, "content",
-                         as_text(json_object_get(m, "content")));
+                         synth_chat_text(json_object_get(m, "content")));
     }
     synth_set_ref(out, "content", json_object_get(m, "content"));
     json_t *calls = json_object_get(m, "calls");
@@ -142,13 +131,8 @@ static int cm_session(void *instance, synth_ctx *ctx, json_t *session)
     json_t *record = synth_set(json_object(), "messages", messages);
     json_t *tools = json_object_get(chat, "tools");
     synth_set(record, "tools",
-              st->tools_as_string ? as_text(tools) : json_incref(tools));
-    json_t *lineage = json_pack("{s:O, s:O}", "turns",
-                                json_object_get(chat, "turns"),
-                                "invented_calls_left_out",
-                                json_object_get(chat, "invented"));
-    json_decref(chat);
-    return synth_emit_built(host, ctx, record, lineage);
+              st->tools_as_string ? synth_chat_text(tools) : json_incref(tools));
+    return synth_chat_emit(host, ctx, chat, record);
 }
 
 static const char *const record_fields[] = {"messages", "tools", NULL};

@@ -34,37 +34,7 @@ static const synth_host_api *host;
 static const synth_option oc_options[] = {SYNTH_CHAT_OPTIONS,
                                           {NULL, 0, 0, NULL, NULL}};
 
-static int oc_create(synth_ctx *ctx, void **instance)
-{
-    synth_chat_base *b = calloc(1, sizeof *b);
-    if (b == NULL)
-        return host->error(ctx, SYNTH_ENOMEM, "out of memory");
-    int rc = synth_chat_base_create(host, ctx, b);
-    if (rc != SYNTH_OK) {
-        synth_chat_base_destroy(b);
-        free(b);
-        return rc;
-    }
-    *instance = b;
-    return SYNTH_OK;
-}
-
-static void oc_destroy(void *instance)
-{
-    synth_chat_base_destroy(instance);
-    free(instance);
-}
-
-/* v as text: itself when a string, else its compact JSON (new ref). */
-static json_t *as_text(json_t *v)
-{
-    if (json_is_string(v))
-        return json_incref(v);
-    char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_t *s = json_string(t ? t : "null");
-    free(t);
-    return s;
-}
+SYNTH_CHAT_LIFECYCLE(oc, host)
 
 /* One message of the chat form in OpenAI's shape (new reference). */
 static json_t *openai_message(const synth_chat_base *b, json_t *m)
@@ -74,7 +44,7 @@ static json_t *openai_message(const synth_chat_base *b, json_t *m)
     if (strcmp(role, "tool") == 0) {
         synth_set_ref(out, "tool_call_id", json_object_get(m, "call_id"));
         return synth_set(out, "content",
-                         as_text(json_object_get(m, "content")));
+                         synth_chat_text(json_object_get(m, "content")));
     }
     synth_set_ref(out, "content", json_object_get(m, "content"));
     json_t *calls = json_object_get(m, "calls");
@@ -88,7 +58,7 @@ static json_t *openai_message(const synth_chat_base *b, json_t *m)
                                 json_object_get(c, "id"), "type", "function",
                                 "function", "name", json_object_get(c, "name"),
                                 "arguments",
-                                as_text(json_object_get(c, "arguments"))));
+                                synth_chat_text(json_object_get(c, "arguments"))));
         synth_set(out, "tool_calls", list);
     }
     if (strcmp(role, "assistant") == 0)
@@ -125,12 +95,7 @@ static int oc_session(void *instance, synth_ctx *ctx, json_t *session)
     synth_set_ref(record, "tools", json_object_get(chat, "tools"));
     synth_set_ref(record, "parallel_tool_calls",
                   json_object_get(chat, "parallel"));
-    json_t *lineage = json_pack("{s:O, s:O}", "turns",
-                                json_object_get(chat, "turns"),
-                                "invented_calls_left_out",
-                                json_object_get(chat, "invented"));
-    json_decref(chat);
-    return synth_emit_built(host, ctx, record, lineage);
+    return synth_chat_emit(host, ctx, chat, record);
 }
 
 static const char *const record_fields[] = {"messages", "tools",

@@ -359,7 +359,7 @@ static void test_chat_formats(void **state)
 {
     (void)state;
     char *out = run_with("formats = [\"openai-chat\", \"chat-messages\", "
-                         "\"conversation\"];\n");
+                         "\"sharegpt\", \"conversation\"];\n");
     json_t *conv = records(out, "conversation", NULL);
     static const struct {
         const char *format;
@@ -391,6 +391,21 @@ static void test_chat_formats(void **state)
             assert_int_equal(weight0, 0);
         json_decref(recs);
     }
+    /* sharegpt: LLaMA-Factory's rules, a record per conversation too */
+    json_t *sg = records(out, "sharegpt", NULL);
+    assert_int_equal(json_array_size(sg), json_array_size(conv));
+    size_t i, calls = 0;
+    json_t *r, *t;
+    json_array_foreach(sg, i, r) {
+        char *why = sharegpt_check(r);
+        if (why)
+            fail_msg("sharegpt record %zu: %s", i + 1, why);
+        size_t k;
+        json_array_foreach(json_object_get(r, "conversations"), k, t)
+            calls += strcmp(str(t, "from"), "function_call") == 0;
+    }
+    assert_true(calls > 30);
+    json_decref(sg);
     json_decref(conv);
     done_with(out);
 }

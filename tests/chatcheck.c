@@ -228,6 +228,17 @@ char *sharegpt_check(json_t *record)
                     why = tu_fmt("message %zu: call %zu not in tools or its "
                                  "arguments no object", i, k);
             }
+            /* a parallel step's results all come back, as a list */
+            json_t *obs = json_loads(str(json_array_get(conv, i + 1), "value")
+                                         ? str(json_array_get(conv, i + 1),
+                                               "value")
+                                         : "",
+                                     JSON_DECODE_ANY, NULL);
+            if (why == NULL && json_array_size(calls) > 1 &&
+                json_array_size(obs) != json_array_size(calls))
+                why = tu_fmt("message %zu: %zu parallel calls, %zu results",
+                             i, json_array_size(calls), json_array_size(obs));
+            json_decref(obs);
             json_decref(calls);
         }
     }

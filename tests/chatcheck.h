@@ -35,7 +35,8 @@ char *chat_check(json_t *record, chat_dialect dialect);
  * observation at even positions and gpt or function_call at odd ones, an
  * even count starting with human and ending with gpt; an observation
  * right after each function_call, whose value is JSON text of a list of
- * {name, arguments (an object)} with every name in tools (JSON text). */
+ * {name, arguments (an object)} with every name in tools (JSON text);
+ * the observation of several calls is a JSON list of as many results. */
 char *sharegpt_check(json_t *record);
 
 #endif

@@ -359,7 +359,8 @@ static void test_chat_formats(void **state)
 {
     (void)state;
     char *out = run_with("formats = [\"openai-chat\", \"chat-messages\", "
-                         "\"sharegpt\", \"conversation\"];\n");
+                         "\"sharegpt\", \"conversation\", \"alpaca\", "
+                         "\"instruction-tuning\"];\n");
     json_t *conv = records(out, "conversation", NULL);
     static const struct {
         const char *format;
@@ -406,6 +407,28 @@ static void test_chat_formats(void **state)
     }
     assert_true(calls > 30);
     json_decref(sg);
+    /* alpaca: a record per answered turn (as instruction-tuning), its
+     * history the session's earlier exchanges, each a non-empty pair */
+    json_t *al = records(out, "alpaca", NULL);
+    json_t *it = records(out, "instruction-tuning", NULL);
+    assert_int_equal(json_array_size(al), json_array_size(it));
+    size_t with_history = 0;
+    json_array_foreach(al, i, r) {
+        assert_string_equal(str(r, "instruction"),
+                            str(json_array_get(it, i), "instruction"));
+        assert_string_equal(str(r, "output"),
+                            str(json_array_get(it, i), "response"));
+        size_t k;
+        json_array_foreach(json_object_get(r, "history"), k, t) {
+            assert_int_equal(json_array_size(t), 2);
+            assert_true(json_string_length(json_array_get(t, 0)) > 0 &&
+                        json_string_length(json_array_get(t, 1)) > 0);
+        }
+        with_history += json_array_size(json_object_get(r, "history")) > 0;
+    }
+    assert_true(with_history > 0 && with_history < json_array_size(al));
+    json_decref(al);
+    json_decref(it);
     json_decref(conv);
     done_with(out);
 }

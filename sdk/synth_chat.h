@@ -278,6 +278,112 @@ static inline json_t *synth_chat_tool(const json_t *state, const char *name)
                      required);
 }
 
+/* The definitions of the tools that the chat-form messages msgs
+ * (borrowed) call, each once in first-call order (new reference): from
+ * defined (a tools_file, may be NULL) when it names the tool, else
+ * inferred from state, else (a tool never seen with object arguments)
+ * one without parameters.  Every name a record calls is in its tools:
+ * loaders refuse a call to a name missing from them. */
+static inline json_t *synth_chat_tools_of(const json_t *msgs, json_t *state,
+                                          const json_t *defined)
+{
+    json_t *tools = json_array(), *named = json_object();
+    size_t i, k;
+    json_t *m, *a;
+    json_array_foreach(msgs, i, m) {
+        json_array_foreach(json_object_get(m, "calls"), k, a) {
+            const char *name = synth_str(a, "name");
+            if (name == NULL || json_object_get(named, name))
+                continue;
+            json_t *def = json_incref(json_object_get(defined, name));
+            if (def == NULL)
+                def = synth_chat_tool(state, name);
+            if (def == NULL)
+                def = json_pack("{s:s, s:{s:s, s:{s:s, s:{}}}}", "type",
+                                "function", "function", "name", name,
+                                "parameters", "type", "object",
+                                "properties");
+            json_object_set_new(named, name, json_true());
+            json_array_append_new(tools, def);
+        }
+    }
+    json_decref(named);
+    return tools;
+}
+
+/* ---- writing a message in a dialect ----------------------------------------- */
+
+/* How synth_chat_openai weighs assistant messages. */
+enum { SYNTH_CHAT_NO_WEIGHT = 0,   /* no "weight" (DPO inputs) */
+       SYNTH_CHAT_WEIGHT_ALL = 1,  /* "weight": 1 on every one */
+       SYNTH_CHAT_WEIGHT_FAULTS = 2 /* 0 on model-fault calls, else 1 */ };
+
+/* One chat-form message (borrowed) in OpenAI's shape (new reference):
+ * arguments as JSON text, tool results as text, and assistant messages
+ * weighed as weights (SYNTH_CHAT_*WEIGHT*) says. */
+static inline json_t *synth_chat_openai(const json_t *m, int weights)
+{
+    const char *role = synth_str(m, "role");
+    json_t *out = synth_set(json_object(), "role", json_string(role));
+    if (strcmp(role, "tool") == 0) {
+        synth_set_ref(out, "tool_call_id", json_object_get(m, "call_id"));
+        return synth_set(out, "content",
+                         synth_chat_text(json_object_get(m, "content")));
+    }
+    synth_set_ref(out, "content", json_object_get(m, "content"));
+    json_t *calls = json_object_get(m, "calls");
+    if (calls) {
+        json_t *list = json_array();
+        size_t i;
+        json_t *c;
+        json_array_foreach(calls, i, c)
+            json_array_append_new(
+                list, json_pack("{s:O, s:s, s:{s:O, s:o}}", "id",
+                                json_object_get(c, "id"), "type", "function",
+                                "function", "name", json_object_get(c, "name"),
+                                "arguments",
+                                synth_chat_text(json_object_get(c, "arguments"))));
+        synth_set(out, "tool_calls", list);
+    }
+    if (weights != SYNTH_CHAT_NO_WEIGHT && strcmp(role, "assistant") == 0)
+        synth_set(out, "weight",
+                  json_integer(weights == SYNTH_CHAT_WEIGHT_FAULTS &&
+                                       json_is_true(json_object_get(
+                                           m, "model_fault"))
+                                   ? 0
+                                   : 1));
+    return out;
+}
+
+/* One chat-form message (borrowed) in the Hugging Face chat-template
+ * shape (new reference): arguments as objects, tool results named. */
+static inline json_t *synth_chat_hf(const json_t *m)
+{
+    const char *role = synth_str(m, "role");
+    json_t *out = synth_set(json_object(), "role", json_string(role));
+    if (strcmp(role, "tool") == 0) {
+        synth_set_ref(out, "tool_call_id", json_object_get(m, "call_id"));
+        synth_set_ref(out, "name", json_object_get(m, "name"));
+        return synth_set(out, "content",
+                         synth_chat_text(json_object_get(m, "content")));
+    }
+    synth_set_ref(out, "content", json_object_get(m, "content"));
+    json_t *calls = json_object_get(m, "calls");
+    if (calls) {
+        json_t *list = json_array();
+        size_t i;
+        json_t *c;
+        json_array_foreach(calls, i, c)
+            json_array_append_new(
+                list, json_pack("{s:O, s:s, s:{s:O, s:O}}", "id",
+                                json_object_get(c, "id"), "type", "function",
+                                "function", "name", json_object_get(c, "name"),
+                                "arguments", json_object_get(c, "arguments")));
+        synth_set(out, "tool_calls", list);
+    }
+    return out;
+}
+
 /* ---- a session in the chat form ------------------------------------------- */
 
 /* A session (borrowed) as one record's chat form, learning its calls into
@@ -312,31 +418,11 @@ static inline json_t *synth_chat_session(const json_t *session, json_t *state,
         json_decref(turns);
         return NULL;
     }
-    /* the tools called, each once; a call whose tool has no definition
-     * cannot stay (trainers refuse it): its message goes */
-    json_t *tools = json_array(), *named = json_object();
+    json_t *tools = synth_chat_tools_of(msgs, state, defined);
     int parallel = 0;
     json_t *m;
-    json_array_foreach(msgs, i, m) {
-        json_t *calls = json_object_get(m, "calls");
-        parallel |= json_array_size(calls) > 1;
-        json_array_foreach(calls, k, a) {
-            const char *name = synth_str(a, "name");
-            if (json_object_get(named, name))
-                continue;
-            json_t *def = json_incref(json_object_get(defined, name));
-            if (def == NULL)
-                def = synth_chat_tool(state, name);
-            if (def == NULL) /* never seen with object arguments */
-                def = json_pack("{s:s, s:{s:s, s:{s:s, s:{}}}}", "type",
-                                "function", "function", "name", name,
-                                "parameters", "type", "object",
-                                "properties");
-            json_object_set_new(named, name, json_true());
-            json_array_append_new(tools, def);
-        }
-    }
-    json_decref(named);
+    json_array_foreach(msgs, i, m)
+        parallel |= json_array_size(json_object_get(m, "calls")) > 1;
     json_t *r = json_pack("{s:o, s:o, s:b, s:o, s:I, s:I}", "messages", msgs,
                           "tools", tools, "parallel", parallel, "turns", turns,
                           "invented", (json_int_t)invented, "skipped",

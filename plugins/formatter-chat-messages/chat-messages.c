@@ -68,34 +68,6 @@ static void cm_destroy(void *instance)
     free(st);
 }
 
-/* One message of the chat form in the Hugging Face shape (new ref). */
-static json_t *hf_message(json_t *m)
-{
-    const char *role = synth_str(m, "role");
-    json_t *out = synth_set(json_object(), "role", json_string(role));
-    if (strcmp(role, "tool") == 0) {
-        synth_set_ref(out, "tool_call_id", json_object_get(m, "call_id"));
-        synth_set_ref(out, "name", json_object_get(m, "name"));
-        return synth_set(out, "content",
-                         synth_chat_text(json_object_get(m, "content")));
-    }
-    synth_set_ref(out, "content", json_object_get(m, "content"));
-    json_t *calls = json_object_get(m, "calls");
-    if (calls) {
-        json_t *list = json_array();
-        size_t i;
-        json_t *c;
-        json_array_foreach(calls, i, c)
-            json_array_append_new(
-                list, json_pack("{s:O, s:s, s:{s:O, s:O}}", "id",
-                                json_object_get(c, "id"), "type", "function",
-                                "function", "name", json_object_get(c, "name"),
-                                "arguments", json_object_get(c, "arguments")));
-        synth_set(out, "tool_calls", list);
-    }
-    return out;
-}
-
 static int cm_session(void *instance, synth_ctx *ctx, json_t *session)
 {
     cm_state *st = instance;
@@ -126,7 +98,7 @@ static int cm_session(void *instance, synth_ctx *ctx, json_t *session)
             skip_results = 1;
             continue;
         }
-        json_array_append_new(messages, hf_message(m));
+        json_array_append_new(messages, synth_chat_hf(m));
     }
     json_t *record = synth_set(json_object(), "messages", messages);
     json_t *tools = json_object_get(chat, "tools");

@@ -36,41 +36,6 @@ static const synth_option oc_options[] = {SYNTH_CHAT_OPTIONS,
 
 SYNTH_CHAT_LIFECYCLE(oc, host)
 
-/* One message of the chat form in OpenAI's shape (new reference). */
-static json_t *openai_message(const synth_chat_base *b, json_t *m)
-{
-    const char *role = synth_str(m, "role");
-    json_t *out = synth_set(json_object(), "role", json_string(role));
-    if (strcmp(role, "tool") == 0) {
-        synth_set_ref(out, "tool_call_id", json_object_get(m, "call_id"));
-        return synth_set(out, "content",
-                         synth_chat_text(json_object_get(m, "content")));
-    }
-    synth_set_ref(out, "content", json_object_get(m, "content"));
-    json_t *calls = json_object_get(m, "calls");
-    if (calls) {
-        json_t *list = json_array();
-        size_t i;
-        json_t *c;
-        json_array_foreach(calls, i, c)
-            json_array_append_new(
-                list, json_pack("{s:O, s:s, s:{s:O, s:o}}", "id",
-                                json_object_get(c, "id"), "type", "function",
-                                "function", "name", json_object_get(c, "name"),
-                                "arguments",
-                                synth_chat_text(json_object_get(c, "arguments"))));
-        synth_set(out, "tool_calls", list);
-    }
-    if (strcmp(role, "assistant") == 0)
-        synth_set(out, "weight",
-                  json_integer(b->weight_model_errors &&
-                                       json_is_true(json_object_get(
-                                           m, "model_fault"))
-                                   ? 0
-                                   : 1));
-    return out;
-}
-
 static int oc_session(void *instance, synth_ctx *ctx, json_t *session)
 {
     synth_chat_base *b = instance;
@@ -90,7 +55,10 @@ static int oc_session(void *instance, synth_ctx *ctx, json_t *session)
     size_t i;
     json_t *m;
     json_array_foreach(json_object_get(chat, "messages"), i, m)
-        json_array_append_new(messages, openai_message(b, m));
+        json_array_append_new(messages,
+                              synth_chat_openai(m, b->weight_model_errors
+                                                    ? SYNTH_CHAT_WEIGHT_FAULTS
+                                                    : SYNTH_CHAT_WEIGHT_ALL));
     json_t *record = synth_set(json_object(), "messages", messages);
     synth_set_ref(record, "tools", json_object_get(chat, "tools"));
     synth_set_ref(record, "parallel_tool_calls",

@@ -101,7 +101,11 @@ char *chat_check(json_t *record, chat_dialect dialect)
             json_array_foreach(calls, k, c) {
                 json_t *f = json_object_get(c, "function");
                 const char *id = str(c, "id");
-                json_t *args = json_object_get(f, "arguments"), *obj = NULL;
+                json_t *args = json_object_get(f, "arguments");
+                /* (json_is_object evaluates its argument twice: parse once) */
+                json_t *obj = dialect == CHAT_OPENAI && json_is_string(args)
+                                  ? json_loads(json_string_value(args), 0, NULL)
+                                  : NULL;
                 if (!good_id(id) || json_object_get(ids, id))
                     why = tu_fmt("message %zu: call id \"%s\" not 9 letters "
                                  "or digits, or used twice", i, id);
@@ -112,11 +116,8 @@ char *chat_check(json_t *record, chat_dialect dialect)
                                                               : "") == NULL)
                     why = tu_fmt("message %zu: %s is not in tools", i,
                                  str(f, "name"));
-                else if (dialect == CHAT_OPENAI
-                             ? !json_is_string(args) ||
-                                   !json_is_object(obj = json_loads(
-                                       json_string_value(args), 0, NULL))
-                             : !json_is_object(args))
+                else if (dialect == CHAT_OPENAI ? !json_is_object(obj)
+                                                : !json_is_object(args))
                     why = tu_fmt("message %zu: arguments of %s are not %s", i,
                                  id, dialect == CHAT_OPENAI
                                          ? "JSON text of an object"

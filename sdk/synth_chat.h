@@ -430,6 +430,169 @@ static inline json_t *synth_chat_session(const json_t *session, json_t *state,
     return r;
 }
 
+/* ---- preference pairs -------------------------------------------------------
+ *
+ * Where a log shows the agent choosing, and which choice was better:
+ *  "retry": a call that failed and a later call of the same tool in the
+ *    same turn that succeeded with other arguments (the model's own
+ *    correction): at the failed call's assistant message, chosen is the
+ *    later call, rejected the failed one;
+ *  "rejected_output": an output the framework rejected (its schema) and
+ *    the turn's final answer: at the answer, chosen is the answer,
+ *    rejected the rejected text, when they differ.
+ * The prompt is the conversation up to the choice point (the session's
+ * earlier turns, the user's input, the calls and results so far): it
+ * never ends with an assistant message.  chosen and rejected are single
+ * assistant messages of the chat form and never the same. */
+
+enum { SYNTH_CHAT_RETRIES = 1, SYNTH_CHAT_REJECTED_OUTPUTS = 2 };
+
+/* The calls of an assistant message as [[name, arguments]...] (new
+ * reference): what it chose, without the ids. */
+static inline json_t *synth_chat_choice(const json_t *m)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(m, "calls"), i, c)
+        json_array_append_new(out, json_pack("[O, O]", json_object_get(c, "name"),
+                                             json_object_get(c, "arguments")));
+    return out;
+}
+
+/* Append a pair to pairs: the prompt is history plus msgs[0..upto). */
+static inline void synth_chat_pair(json_t *pairs, const char *source,
+                                   const json_t *history, const json_t *msgs,
+                                   size_t upto, json_t *chosen,
+                                   json_t *rejected)
+{
+    json_t *prompt = json_array();
+    json_array_extend(prompt, (json_t *)history);
+    for (size_t k = 0; k < upto; k++)
+        json_array_append(prompt, json_array_get(msgs, k));
+    json_array_append_new(pairs, json_pack("{s:s, s:o, s:O, s:O}", "source",
+                                           source, "prompt", prompt, "chosen",
+                                           chosen, "rejected", rejected));
+}
+
+/* 1 when the tool messages after msgs[i] (an assistant message with
+ * calls) hold a result of name with ok as given. */
+static inline int synth_chat_result(const json_t *msgs, size_t i,
+                                    const char *name, int ok)
+{
+    json_t *t;
+    for (size_t k = i + 1; (t = json_array_get(msgs, k)) != NULL &&
+                           strcmp(synth_str(t, "role"), "tool") == 0;
+         k++)
+        if (strcmp(synth_str(t, "name"), name) == 0 &&
+            json_is_true(json_object_get(t, "ok")) == ok)
+            return 1;
+    return 0;
+}
+
+/* The pairs of turn (borrowed) after history (the chat form of the
+ * session's earlier turns, which the turn is then appended to), from the
+ * sources asked (SYNTH_CHAT_RETRIES | SYNTH_CHAT_REJECTED_OUTPUTS);
+ * appended to pairs.  *next numbers the calls, *invented counts the
+ * invented calls left out.  Returns how many pairs were added. */
+static inline size_t synth_chat_turn_pairs(json_t *pairs, json_t *history,
+                                           const json_t *turn, int sources,
+                                           unsigned *next, size_t *invented)
+{
+    size_t before = json_array_size(pairs);
+    json_t *msgs = json_array();
+    if (!synth_chat_turn(msgs, turn, next, invented)) {
+        json_decref(msgs);
+        return 0;
+    }
+    size_t n = json_array_size(msgs), i, j, k;
+    json_t *m, *c;
+    for (i = 0; (sources & SYNTH_CHAT_RETRIES) && i < n; i++) {
+        m = json_array_get(msgs, i);
+        int found = 0;
+        json_array_foreach(json_object_get(m, "calls"), k, c) {
+            const char *name = synth_str(c, "name");
+            if (found || !synth_chat_result(msgs, i, name, 0))
+                continue;
+            for (j = i + 1; j < n && !found; j++) {
+                json_t *later = json_array_get(msgs, j);
+                size_t l;
+                json_t *lc;
+                json_array_foreach(json_object_get(later, "calls"), l, lc) {
+                    if (strcmp(synth_str(lc, "name"), name) != 0 ||
+                        !synth_chat_result(msgs, j, name, 1))
+                        continue;
+                    json_t *a = synth_chat_choice(m), *b = synth_chat_choice(later);
+                    if (!json_equal(a, b)) {
+                        synth_chat_pair(pairs, "retry", history, msgs, i, later,
+                                        m);
+                        found = 1;
+                    }
+                    json_decref(a);
+                    json_decref(b);
+                    break;
+                }
+            }
+        }
+    }
+    json_t *answer = json_array_get(msgs, n - 1), *o;
+    json_t *seen = json_object();
+    json_array_foreach(json_object_get(turn, "outputs"), i, o) {
+        const char *text = synth_str(o, "text"), *status = synth_str(o, "status");
+        if (!(sources & SYNTH_CHAT_REJECTED_OUTPUTS) || status == NULL ||
+            strcmp(status, "rejected") != 0 || synth_blank(text) ||
+            strcmp(text, synth_str(answer, "content")) == 0 ||
+            json_object_get(seen, text))
+            continue;
+        json_object_set_new(seen, text, json_true());
+        json_t *rejected = json_pack("{s:s, s:s}", "role", "assistant",
+                                     "content", text);
+        synth_chat_pair(pairs, "rejected_output", history, msgs, n - 1, answer,
+                        rejected);
+        json_decref(rejected);
+    }
+    json_decref(seen);
+    json_array_extend(history, msgs);
+    json_decref(msgs);
+    return json_array_size(pairs) - before;
+}
+
+/* Every pair of a session (borrowed), learning its calls into state
+ * first (see synth_chat_session): a new array of {"source", "prompt",
+ * "chosen", "rejected", "tools" (the definitions of every tool the
+ * three call), "turn": the turn's id}. */
+static inline json_t *synth_chat_session_pairs(const json_t *session,
+                                               json_t *state,
+                                               const json_t *defined,
+                                               int sources)
+{
+    size_t i, k;
+    json_t *turn, *a;
+    json_array_foreach(json_object_get(session, "turns"), i, turn)
+        json_array_foreach(json_object_get(turn, "actions"), k, a)
+            synth_chat_learn(state, a);
+    json_t *pairs = json_array(), *history = json_array();
+    unsigned next = 1;
+    size_t invented = 0;
+    json_array_foreach(json_object_get(session, "turns"), i, turn) {
+        size_t from = json_array_size(pairs);
+        synth_chat_turn_pairs(pairs, history, turn, sources, &next, &invented);
+        for (k = from; k < json_array_size(pairs); k++) {
+            json_t *p = json_array_get(pairs, k);
+            json_t *all = json_array();
+            json_array_extend(all, json_object_get(p, "prompt"));
+            json_array_append(all, json_object_get(p, "chosen"));
+            json_array_append(all, json_object_get(p, "rejected"));
+            json_object_set_new(p, "tools",
+                                synth_chat_tools_of(all, state, defined));
+            json_object_set(p, "turn", json_object_get(turn, "id"));
+            json_decref(all);
+        }
+    }
+    json_decref(history);
+    return pairs;
+}
+
 /* Read a tools file in the OpenAI `tools` shape ([{"type": "function",
  * "function": {"name", ...}}]) into {name: definition} (new reference), or
  * NULL with *why (a line of text) when it cannot be read or is not that
@@ -471,6 +634,28 @@ static inline json_t *synth_chat_tools_file(const char *path, char *why,
 
 /* The options every formatter built on these helpers declares (put
  * SYNTH_CHAT_OPTIONS first in its option table). */
+/* The preference formats' options (after SYNTH_CHAT_OPTIONS). */
+#define SYNTH_CHAT_PAIR_OPTIONS                                            \
+    {"retries", SYNTH_OPT_BOOL, 0, "true",                                 \
+     "pairs from a failed call and the later call that succeeded"},        \
+    {"rejected_outputs", SYNTH_OPT_BOOL, 0, "true",                        \
+     "pairs from an output the framework rejected and the final answer"}
+
+/* Read SYNTH_CHAT_PAIR_OPTIONS: the sources asked for, as bits, or -1
+ * after an error was said. */
+static inline int synth_chat_pair_sources(const synth_host_api *host,
+                                          synth_ctx *ctx)
+{
+    int retries, rejected;
+    if (host->opt_bool(ctx, "retries", &retries) != SYNTH_OK ||
+        host->opt_bool(ctx, "rejected_outputs", &rejected) != SYNTH_OK) {
+        host->error(ctx, SYNTH_EPLUGIN, "cannot read the pair sources");
+        return -1;
+    }
+    return (retries ? SYNTH_CHAT_RETRIES : 0) |
+           (rejected ? SYNTH_CHAT_REJECTED_OUTPUTS : 0);
+}
+
 #define SYNTH_CHAT_OPTIONS                                                 \
     {"conversations", SYNTH_OPT_BOOL, 0, "true",                           \
      "capture switch: false writes no records"},                           \
@@ -487,6 +672,7 @@ typedef struct synth_chat_base {
     json_t *defined;          /* owned: tools_file by name, or NULL */
     json_t *state;            /* owned: the inferred schemas */
     long long skipped;        /* sessions with no coherent turn */
+    int sources;              /* preference formats: SYNTH_CHAT_RETRIES... */
 } synth_chat_base;
 
 /* Read SYNTH_CHAT_OPTIONS into b.  Returns SYNTH_OK or an error already
@@ -519,6 +705,27 @@ static inline void synth_chat_base_destroy(synth_chat_base *b)
     json_decref(b->defined);
     json_decref(b->state);
 }
+
+/* create/destroy for a preference formatter: a synth_chat_base with the
+ * pair sources of SYNTH_CHAT_PAIR_OPTIONS read too. */
+#define SYNTH_CHAT_PAIR_LIFECYCLE(prefix, host_var)                        \
+    SYNTH_CHAT_LIFECYCLE(prefix##_base, host_var)                          \
+    static int prefix##_create(synth_ctx *ctx, void **instance)            \
+    {                                                                      \
+        int rc = prefix##_base_create(ctx, instance);                      \
+        if (rc != SYNTH_OK)                                                \
+            return rc;                                                     \
+        synth_chat_base *b = *instance;                                    \
+        if ((b->sources = synth_chat_pair_sources(host_var, ctx)) < 0) {   \
+            prefix##_base_destroy(b);                                      \
+            return SYNTH_EPLUGIN;                                          \
+        }                                                                  \
+        return SYNTH_OK;                                                   \
+    }                                                                      \
+    static void prefix##_destroy(void *instance)                           \
+    {                                                                      \
+        prefix##_base_destroy(instance);                                   \
+    }
 
 /* Emit record (stolen) built from chat (stolen: freed here), with the
  * lineage every chat format gives: the turns used and the invented calls

@@ -249,3 +249,104 @@ char *sharegpt_check(json_t *record)
     json_decref(tools);
     return why;
 }
+
+/* side: an array of exactly one assistant message saying something;
+ * its calls must be tools of the record.  NULL or a message. */
+static char *one_answer(json_t *side, json_t *tools_record, int text_only,
+                        const char *what)
+{
+    json_t *m = json_array_get(side, 0);
+    if (json_array_size(side) != 1 ||
+        strcmp(str(m, "role") ? str(m, "role") : "", "assistant") != 0)
+        return tu_fmt("%s is not one assistant message", what);
+    int calls = json_array_size(json_object_get(m, "tool_calls")) > 0;
+    if ((text_only || !calls) && blank(str(m, "content")))
+        return tu_fmt("%s has no text", what);
+    if (!calls)
+        return NULL;
+    /* its calls, checked as a conversation that answers them */
+    json_t *rec = json_pack("{s:[{s:s, s:s}, O], s:O?}", "messages", "role",
+                            "user", "content", "q", m, "tools",
+                            json_object_get(tools_record, "tools"));
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(m, "tool_calls"), i, c)
+        json_array_append_new(json_object_get(rec, "messages"),
+                              json_pack("{s:s, s:O, s:O, s:s}", "role", "tool",
+                                        "tool_call_id", json_object_get(c, "id"),
+                                        "name",
+                                        json_object_get(json_object_get(c, "function"),
+                                                        "name"),
+                                        "content", "r"));
+    json_array_append_new(json_object_get(rec, "messages"),
+                          json_pack("{s:s, s:s}", "role", "assistant",
+                                    "content", "a"));
+    char *why = chat_check(rec, CHAT_HF);
+    json_decref(rec);
+    if (why) {
+        char *w = tu_fmt("%s: %s", what, why);
+        free(why);
+        return w;
+    }
+    return NULL;
+}
+
+/* m without its call ids, as text (owned), to compare two choices. */
+static char *choice_text(json_t *side)
+{
+    json_t *m = json_deep_copy(json_array_get(side, 0));
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(m, "tool_calls"), i, c)
+        json_object_del(c, "id");
+    char *t = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(m);
+    return t;
+}
+
+char *pref_check(json_t *record, pref_format format)
+{
+    int openai = format == PREF_OPENAI_DPO;
+    json_t *prompt = openai ? json_object_get(json_object_get(record, "input"),
+                                              "messages")
+                            : json_object_get(record, "prompt");
+    json_t *tools = openai ? json_object_get(json_object_get(record, "input"),
+                                             "tools")
+                           : json_object_get(record, "tools");
+    /* the prompt with an answer added is a conversation of the dialect */
+    json_t *conv = json_array();
+    json_array_extend(conv, prompt);
+    json_array_append_new(conv, json_pack("{s:s, s:s}", "role", "assistant",
+                                          "content", "the answer"));
+    json_t *rec = json_pack("{s:o, s:O}", "messages", conv, "tools",
+                            tools ? tools
+                                  : (openai ? json_array() : json_string("[]")));
+    if (tools == NULL)
+        json_decref(json_object_get(rec, "tools")); /* the pack's O took one */
+    char *why = chat_check(rec, openai ? CHAT_OPENAI : CHAT_HF);
+    /* sides as HF messages (tools as text) for one_answer */
+    json_t *hf_tools = json_pack("{s:o}", "tools",
+                                 !openai && tools ? json_incref(tools)
+                                                  : json_string("[]"));
+    const char *a = format == PREF_KTO ? "completion"
+                    : openai ? "preferred_output" : "chosen";
+    const char *b = openai ? "non_preferred_output" : "rejected";
+    if (why == NULL)
+        why = one_answer(json_object_get(record, a), hf_tools, openai, a);
+    if (why == NULL && format != PREF_KTO)
+        why = one_answer(json_object_get(record, b), hf_tools, openai, b);
+    if (why == NULL && format != PREF_KTO) {
+        char *ta = choice_text(json_object_get(record, a));
+        char *tb = choice_text(json_object_get(record, b));
+        if (strcmp(ta, tb) == 0)
+            why = tu_fmt("%s and %s are the same", a, b);
+        free(ta);
+        free(tb);
+    }
+    if (why == NULL && format == PREF_KTO &&
+        !json_is_boolean(json_object_get(record, "label")))
+        why = tu_fmt("label is not a boolean");
+    json_decref(rec);
+    json_decref(hf_tools);
+    return why;
+}

@@ -39,4 +39,15 @@ char *chat_check(json_t *record, chat_dialect dialect);
  * the observation of several calls is a JSON list of as many results. */
 char *sharegpt_check(json_t *record);
 
+typedef enum { PREF_DPO, PREF_OPENAI_DPO, PREF_KTO } pref_format;
+
+/* NULL when record keeps the rules of a preference format, else an owned
+ * message: the prompt (input.messages) is a valid conversation up to a
+ * choice (chat_check's rules with an answer added: it never ends with an
+ * assistant); chosen and rejected (preferred/non_preferred_output,
+ * completion) are each one assistant message with text (OpenAI: text
+ * only) or calls of tools in tools; the two sides differ; KTO's label
+ * is a boolean. */
+char *pref_check(json_t *record, pref_format format);
+
 #endif

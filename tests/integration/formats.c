@@ -433,6 +433,49 @@ static void test_chat_formats(void **state)
     done_with(out);
 }
 
+/* The preference formats: every record keeps its trainer's rules
+ * (tests/chatcheck.c); dpo has both sources, openai-dpo only the text
+ * pairs, kto two labelled records per pair. */
+static void test_preference_formats(void **state)
+{
+    (void)state;
+    char *out = run_with("formats = [\"dpo\", \"openai-dpo\", \"kto\"];\n");
+    static const struct {
+        const char *format;
+        pref_format kind;
+    } formats[] = {{"dpo", PREF_DPO},
+                   {"openai-dpo", PREF_OPENAI_DPO},
+                   {"kto", PREF_KTO}};
+    size_t counts[3];
+    for (int f = 0; f < 3; f++) {
+        json_t *meta, *recs = records(out, formats[f].format, &meta);
+        size_t i, retries = 0, trues = 0;
+        json_t *r;
+        json_array_foreach(recs, i, r) {
+            char *why = pref_check(r, formats[f].kind);
+            if (why)
+                fail_msg("%s record %zu: %s", formats[f].format, i + 1, why);
+            retries += strcmp(str(json_object_get(json_array_get(meta, i),
+                                                  "lineage"),
+                                  "source"),
+                              "retry") == 0;
+            trues += json_is_true(json_object_get(r, "label"));
+        }
+        counts[f] = json_array_size(recs);
+        if (formats[f].kind == PREF_OPENAI_DPO)
+            assert_int_equal(retries, 0);
+        else
+            assert_true(retries > 0 && retries < counts[f]);
+        if (formats[f].kind == PREF_KTO)
+            assert_int_equal(trues * 2, counts[f]);
+        json_decref(recs);
+        json_decref(meta);
+    }
+    assert_true(counts[0] > counts[1] && counts[1] > 0);
+    assert_int_equal(counts[2], 2 * counts[0]);
+    done_with(out);
+}
+
 /* ---- capture switches ---------------------------------------------------------- */
 
 static void test_capture_switches(void **state)
@@ -803,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_grpo),
         cmocka_unit_test(test_custom),
         cmocka_unit_test(test_chat_formats),
+        cmocka_unit_test(test_preference_formats),
         cmocka_unit_test(test_capture_switches),
         cmocka_unit_test(test_filter_contexts),
         cmocka_unit_test(test_filter_successful_only),

@@ -1,0 +1,95 @@
+/*
+ * dpo -- preference pairs for TRL's DPOTrainer, conversational:
+ *   {"prompt": [{"role": "system"|"user"|"assistant"|"tool", ...}...],
+ *    "chosen": [one assistant message], "rejected": [one assistant
+ *    message], "tools": "<definitions as JSON text>" (when calls are in)}
+ * Messages are in the Hugging Face chat-template shape (chat-messages).
+ * The pairs are where the log shows the agent choosing and which choice
+ * was better (sdk/synth_chat.h): a failed call and the later call of the
+ * same tool that succeeded (retries), an output the framework rejected
+ * and the final answer (rejected_outputs).  Each record is one pair.
+ */
+#include "synth_chat.h"
+#include "synth_plugin.h"
+#include "synth_session.h"
+
+#include <stdlib.h>
+
+static const synth_host_api *host;
+
+static const synth_option dpo_options[] = {SYNTH_CHAT_OPTIONS,
+                                           SYNTH_CHAT_PAIR_OPTIONS,
+                                           {NULL, 0, 0, NULL, NULL}};
+
+SYNTH_CHAT_PAIR_LIFECYCLE(dpo, host)
+
+/* The messages (chat form, borrowed) in the HF shape, after the system
+ * message when there is one (new reference). */
+static json_t *hf_messages(const synth_chat_base *b, json_t *msgs)
+{
+    json_t *out = json_array();
+    if (b && !synth_blank(b->system))
+        json_array_append_new(out, json_pack("{s:s, s:s}", "role", "system",
+                                             "content", b->system));
+    size_t i;
+    json_t *m;
+    json_array_foreach(msgs, i, m) json_array_append_new(out, synth_chat_hf(m));
+    return out;
+}
+
+static int dpo_session(void *instance, synth_ctx *ctx, json_t *session)
+{
+    synth_chat_base *b = instance;
+    if (!b->enabled)
+        return SYNTH_OK;
+    json_t *pairs = synth_chat_session_pairs(session, b->state, b->defined,
+                                             b->sources);
+    size_t i;
+    json_t *p;
+    int rc = SYNTH_OK;
+    json_array_foreach(pairs, i, p) {
+        json_t *chosen = json_pack("[O]", json_object_get(p, "chosen"));
+        json_t *rejected = json_pack("[O]", json_object_get(p, "rejected"));
+        json_t *record = json_pack("{s:o, s:o, s:o}", "prompt",
+                                   hf_messages(b, json_object_get(p, "prompt")),
+                                   "chosen", hf_messages(NULL, chosen),
+                                   "rejected", hf_messages(NULL, rejected));
+        json_decref(chosen);
+        json_decref(rejected);
+        json_t *tools = json_object_get(p, "tools");
+        if (json_array_size(tools) > 0)
+            synth_set(record, "tools", synth_chat_text(tools));
+        host->count(ctx, strcmp(synth_str(p, "source"), "retry") == 0
+                             ? "dpo.pairs_from_retries"
+                             : "dpo.pairs_from_rejected_outputs",
+                    1);
+        rc = synth_emit_built(host, ctx, record,
+                              json_pack("{s:O, s:O}", "turn",
+                                        json_object_get(p, "turn"), "source",
+                                        json_object_get(p, "source")));
+        if (rc != SYNTH_OK)
+            break;
+    }
+    json_decref(pairs);
+    return rc;
+}
+
+static const char *const record_fields[] = {"prompt", "chosen", "rejected",
+                                            NULL};
+
+static const synth_plugin dpo_plugin = {
+    SYNTH_PLUGIN_HEADER,
+    .kind = SYNTH_KIND_FORMATTER,
+    .flags = SYNTH_PLUGIN_SERIAL, /* the inferred schemas span sessions */
+    .name = "dpo",
+    .version = "1.0.0",
+    .description = "preference pairs for TRL's DPOTrainer (conversational, "
+                   "with tools): retries and rejected outputs",
+    .options = dpo_options,
+    .create = dpo_create,
+    .destroy = dpo_destroy,
+    .session = dpo_session,
+    .record_fields = record_fields,
+};
+
+SYNTH_PLUGIN_ENTRY(dpo_plugin, host)

@@ -1,0 +1,89 @@
+/*
+ * kto -- unpaired preference data for TRL's KTOTrainer, conversational:
+ *   {"prompt": [messages], "completion": [one assistant message],
+ *    "label": true|false, "tools": "<definitions as JSON text>"?}
+ * Each preference pair (sdk/synth_chat.h: retries and rejected outputs)
+ * gives two records: its chosen side labelled true, its rejected side
+ * labelled false, on the same prompt -- so the labels come from whether
+ * a call succeeded and whether the framework accepted an output.
+ */
+#include "synth_chat.h"
+#include "synth_plugin.h"
+#include "synth_session.h"
+
+#include <stdlib.h>
+
+static const synth_host_api *host;
+
+static const synth_option kto_options[] = {SYNTH_CHAT_OPTIONS,
+                                           SYNTH_CHAT_PAIR_OPTIONS,
+                                           {NULL, 0, 0, NULL, NULL}};
+
+SYNTH_CHAT_PAIR_LIFECYCLE(kto, host)
+
+/* One KTO record of pair p (borrowed): its prompt, side as the
+ * completion, label. */
+static int kto_emit(const synth_chat_base *b, synth_ctx *ctx, json_t *p,
+                    const char *side, int label)
+{
+    json_t *prompt = json_array();
+    if (!synth_blank(b->system))
+        json_array_append_new(prompt, json_pack("{s:s, s:s}", "role", "system",
+                                                "content", b->system));
+    size_t k;
+    json_t *m;
+    json_array_foreach(json_object_get(p, "prompt"), k, m)
+        json_array_append_new(prompt, synth_chat_hf(m));
+    json_t *record = json_pack("{s:o, s:[o], s:b}", "prompt", prompt,
+                               "completion",
+                               synth_chat_hf(json_object_get(p, side)),
+                               "label", label);
+    json_t *tools = json_object_get(p, "tools");
+    if (json_array_size(tools) > 0)
+        synth_set(record, "tools", synth_chat_text(tools));
+    return synth_emit_built(host, ctx, record,
+                            json_pack("{s:O, s:O}", "turn",
+                                      json_object_get(p, "turn"), "source",
+                                      json_object_get(p, "source")));
+}
+
+static int kto_session(void *instance, synth_ctx *ctx, json_t *session)
+{
+    synth_chat_base *b = instance;
+    if (!b->enabled)
+        return SYNTH_OK;
+    json_t *pairs = synth_chat_session_pairs(session, b->state, b->defined,
+                                             b->sources);
+    size_t i;
+    json_t *p;
+    int rc = SYNTH_OK;
+    json_array_foreach(pairs, i, p) {
+        rc = kto_emit(b, ctx, p, "chosen", 1);
+        if (rc == SYNTH_OK)
+            rc = kto_emit(b, ctx, p, "rejected", 0);
+        if (rc != SYNTH_OK)
+            break;
+    }
+    json_decref(pairs);
+    return rc;
+}
+
+static const char *const record_fields[] = {"prompt", "completion", "label",
+                                            NULL};
+
+static const synth_plugin kto_plugin = {
+    SYNTH_PLUGIN_HEADER,
+    .kind = SYNTH_KIND_FORMATTER,
+    .flags = SYNTH_PLUGIN_SERIAL, /* the inferred schemas span sessions */
+    .name = "kto",
+    .version = "1.0.0",
+    .description = "unpaired preference data for TRL's KTOTrainer: each "
+                   "side of a pair labelled",
+    .options = kto_options,
+    .create = kto_create,
+    .destroy = kto_destroy,
+    .session = kto_session,
+    .record_fields = record_fields,
+};
+
+SYNTH_PLUGIN_ENTRY(kto_plugin, host)

@@ -239,6 +239,54 @@ static void test_chat_schema(void **state)
     json_decref(st);
 }
 
+/* The pairs of a turn: a failed call and the later successful call of
+ * the same tool with other arguments; a retry of the very same call (a
+ * timeout) is no choice and gives no pair; a rejected output against the
+ * answer. */
+static void test_chat_pairs(void **state)
+{
+    (void)state;
+    json_t *t = turn_acting(
+        "[{\"step\": 1, \"name\": \"get_weather\", \"status\": \"error\","
+        "  \"arguments\": {\"town\": \"Rome\"},"
+        "  \"error\": {\"name\": \"ValidationError\", \"message\": \"city?\"}},"
+        " {\"step\": 2, \"name\": \"get_weather\", \"status\": \"ok\","
+        "  \"arguments\": {\"city\": \"Rome\"}, \"result\": {\"tempC\": 20}},"
+        " {\"step\": 3, \"name\": \"get_time\", \"status\": \"error\","
+        "  \"arguments\": {\"tz\": \"CET\"},"
+        "  \"error\": {\"name\": \"TimeoutError\", \"message\": \"slow\"}},"
+        " {\"step\": 4, \"name\": \"get_time\", \"status\": \"ok\","
+        "  \"arguments\": {\"tz\": \"CET\"}, \"result\": \"12:00\"}]");
+    json_array_append_new(json_object_get(t, "outputs"),
+                          json_pack("{s:s, s:s}", "text", "Rome is warm",
+                                    "status", "rejected"));
+    json_t *pairs = json_array(), *history = json_array();
+    unsigned next = 1;
+    size_t invented = 0;
+    assert_int_equal(synth_chat_turn_pairs(pairs, history, t,
+                                           SYNTH_CHAT_RETRIES |
+                                               SYNTH_CHAT_REJECTED_OUTPUTS,
+                                           &next, &invented),
+                     2);
+    json_t *retry = json_array_get(pairs, 0), *rej = json_array_get(pairs, 1);
+    assert_string_equal(synth_str(retry, "source"), "retry");
+    /* at the failed call: the prompt is the user's input alone */
+    assert_int_equal(json_array_size(json_object_get(retry, "prompt")), 1);
+    json_t *chosen_call = json_array_get(
+        json_object_get(json_object_get(retry, "chosen"), "calls"), 0);
+    assert_string_equal(synth_str(json_object_get(chosen_call, "arguments"),
+                                  "city"),
+                        "Rome");
+    assert_string_equal(synth_str(rej, "source"), "rejected_output");
+    assert_string_equal(synth_str(json_object_get(rej, "rejected"), "content"),
+                        "Rome is warm");
+    /* the turn joined the history the next turn's prompts start from */
+    assert_true(json_array_size(history) > 4);
+    json_decref(history);
+    json_decref(pairs);
+    json_decref(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_options_fill),
         cmocka_unit_test(test_chat_turn),
         cmocka_unit_test(test_chat_schema),
+        cmocka_unit_test(test_chat_pairs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

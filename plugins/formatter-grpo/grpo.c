@@ -180,6 +180,27 @@ static int emit_group(const grpo_state *st, synth_ctx *ctx, json_t *group)
     for (size_t i = 0; i < n; i++)
         v[i] = json_array_get(list, i);
     qsort(v, n, sizeof *v, by_score);
+    /* the same text twice teaches nothing: keep it once (the best scored,
+     * the first of equals), count the rest */
+    size_t distinct = 0, merged = 0;
+    for (size_t i = 0; i < n; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < distinct && !seen; j++)
+            seen = json_equal(json_object_get(v[j], "text"),
+                              json_object_get(v[i], "text"));
+        if (seen)
+            merged++;
+        else
+            v[distinct++] = v[i];
+    }
+    if ((long long)distinct < st->min_group_size) {
+        host->count(ctx, "grpo.groups_too_few_distinct", 1);
+        free(v);
+        return SYNTH_OK;
+    }
+    if (merged)
+        host->count(ctx, "grpo.responses_merged", (long long)merged);
+    n = distinct;
     json_t *responses = json_array(), *comparisons = json_array();
     json_t *outputs = json_array();
     for (size_t i = 0; i < n; i++) {
@@ -214,8 +235,9 @@ static int emit_group(const grpo_state *st, synth_ctx *ctx, json_t *group)
                   "system", st->system, "context",
                   json_object_get(group, "context"), "comparisons",
                   comparisons),
-        json_pack("{s:o, s:O}", "outputs", outputs, "sessions",
-                  json_object_get(group, "sessions")));
+        json_pack("{s:o, s:O, s:I}", "outputs", outputs, "sessions",
+                  json_object_get(group, "sessions"), "merged",
+                  (json_int_t)merged));
 }
 
 /* Write (or drop, when too small) the group under key and forget it. */

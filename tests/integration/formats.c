@@ -274,6 +274,11 @@ static void test_grpo(void **state)
         assert_keys(r, keys);
         json_t *resp = json_object_get(r, "responses");
         assert_true(json_array_size(resp) >= 2 && json_array_size(resp) <= 4);
+        /* every response of a group says something else */
+        for (size_t a = 0; a < json_array_size(resp); a++)
+            for (size_t b = a + 1; b < json_array_size(resp); b++)
+                assert_string_not_equal(str(json_array_get(resp, a), "text"),
+                                        str(json_array_get(resp, b), "text"));
         double prev = 2;
         size_t k;
         json_t *x;

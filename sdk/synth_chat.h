@@ -318,15 +318,20 @@ enum { SYNTH_CHAT_NO_WEIGHT = 0,   /* no "weight" (DPO inputs) */
        SYNTH_CHAT_WEIGHT_ALL = 1,  /* "weight": 1 on every one */
        SYNTH_CHAT_WEIGHT_FAULTS = 2 /* 0 on model-fault calls, else 1 */ };
 
-/* One chat-form message (borrowed) in OpenAI's shape (new reference):
- * arguments as JSON text, tool results as text, and assistant messages
- * weighed as weights (SYNTH_CHAT_*WEIGHT*) says. */
-static inline json_t *synth_chat_openai(const json_t *m, int weights)
+/* One chat-form message (borrowed) in a trainer's shape (new reference):
+ * OpenAI's (openai: arguments as JSON text, assistant messages weighed
+ * as weights says, SYNTH_CHAT_*WEIGHT*) or the Hugging Face chat-template
+ * one (arguments as objects, tool results named, no weight).  Tool
+ * results are text either way. */
+static inline json_t *synth_chat_message(const json_t *m, int openai,
+                                         int weights)
 {
     const char *role = synth_str(m, "role");
     json_t *out = synth_set(json_object(), "role", json_string(role));
     if (strcmp(role, "tool") == 0) {
         synth_set_ref(out, "tool_call_id", json_object_get(m, "call_id"));
+        if (!openai)
+            synth_set_ref(out, "name", json_object_get(m, "name"));
         return synth_set(out, "content",
                          synth_chat_text(json_object_get(m, "content")));
     }
@@ -336,16 +341,20 @@ static inline json_t *synth_chat_openai(const json_t *m, int weights)
         json_t *list = json_array();
         size_t i;
         json_t *c;
-        json_array_foreach(calls, i, c)
+        json_array_foreach(calls, i, c) {
+            json_t *args = json_object_get(c, "arguments");
             json_array_append_new(
                 list, json_pack("{s:O, s:s, s:{s:O, s:o}}", "id",
                                 json_object_get(c, "id"), "type", "function",
                                 "function", "name", json_object_get(c, "name"),
                                 "arguments",
-                                synth_chat_text(json_object_get(c, "arguments"))));
+                                openai ? synth_chat_text(args)
+                                       : json_incref(args)));
+        }
         synth_set(out, "tool_calls", list);
     }
-    if (weights != SYNTH_CHAT_NO_WEIGHT && strcmp(role, "assistant") == 0)
+    if (openai && weights != SYNTH_CHAT_NO_WEIGHT &&
+        strcmp(role, "assistant") == 0)
         synth_set(out, "weight",
                   json_integer(weights == SYNTH_CHAT_WEIGHT_FAULTS &&
                                        json_is_true(json_object_get(
@@ -355,32 +364,50 @@ static inline json_t *synth_chat_openai(const json_t *m, int weights)
     return out;
 }
 
-/* One chat-form message (borrowed) in the Hugging Face chat-template
- * shape (new reference): arguments as objects, tool results named. */
+static inline json_t *synth_chat_openai(const json_t *m, int weights)
+{
+    return synth_chat_message(m, 1, weights);
+}
+
 static inline json_t *synth_chat_hf(const json_t *m)
 {
-    const char *role = synth_str(m, "role");
-    json_t *out = synth_set(json_object(), "role", json_string(role));
-    if (strcmp(role, "tool") == 0) {
-        synth_set_ref(out, "tool_call_id", json_object_get(m, "call_id"));
-        synth_set_ref(out, "name", json_object_get(m, "name"));
-        return synth_set(out, "content",
-                         synth_chat_text(json_object_get(m, "content")));
+    return synth_chat_message(m, 0, SYNTH_CHAT_NO_WEIGHT);
+}
+
+/* msgs (chat form, borrowed) without the model-fault calls and their
+ * results, for the dialects that have no weight to keep them as context
+ * (new reference; the messages shared). */
+static inline json_t *synth_chat_without_faults(const json_t *msgs)
+{
+    json_t *out = json_array();
+    int skipping = 0; /* the tool messages of a left-out call */
+    size_t i;
+    json_t *m;
+    json_array_foreach(msgs, i, m) {
+        int tool = strcmp(synth_str(m, "role"), "tool") == 0;
+        if (tool && skipping)
+            continue;
+        skipping = json_is_true(json_object_get(m, "model_fault"));
+        if (!skipping)
+            json_array_append(out, m);
     }
-    synth_set_ref(out, "content", json_object_get(m, "content"));
-    json_t *calls = json_object_get(m, "calls");
-    if (calls) {
-        json_t *list = json_array();
-        size_t i;
-        json_t *c;
-        json_array_foreach(calls, i, c)
-            json_array_append_new(
-                list, json_pack("{s:O, s:s, s:{s:O, s:O}}", "id",
-                                json_object_get(c, "id"), "type", "function",
-                                "function", "name", json_object_get(c, "name"),
-                                "arguments", json_object_get(c, "arguments")));
-        synth_set(out, "tool_calls", list);
-    }
+    return out;
+}
+
+/* Append the system message (when system is not blank) and then msgs
+ * (chat form, borrowed) written by synth_chat_message to out.  Returns
+ * out. */
+static inline json_t *synth_chat_messages(json_t *out, const char *system,
+                                          const json_t *msgs, int openai,
+                                          int weights)
+{
+    if (!synth_blank(system))
+        json_array_append_new(out, json_pack("{s:s, s:s}", "role", "system",
+                                             "content", system));
+    size_t i;
+    json_t *m;
+    json_array_foreach(msgs, i, m)
+        json_array_append_new(out, synth_chat_message(m, openai, weights));
     return out;
 }
 
@@ -726,6 +753,18 @@ static inline void synth_chat_base_destroy(synth_chat_base *b)
     {                                                                      \
         prefix##_base_destroy(instance);                                   \
     }
+
+/* Emit record (stolen) made of pair (borrowed), with its turn and source
+ * as lineage.  Returns what synth_emit_built returns. */
+static inline int synth_chat_emit_pair(const synth_host_api *host,
+                                       synth_ctx *ctx, const json_t *pair,
+                                       json_t *record)
+{
+    return synth_emit_built(host, ctx, record,
+                            json_pack("{s:O, s:O}", "turn",
+                                      json_object_get(pair, "turn"), "source",
+                                      json_object_get(pair, "source")));
+}
 
 /* Emit record (stolen) built from chat (stolen: freed here), with the
  * lineage every chat format gives: the turns used and the invented calls

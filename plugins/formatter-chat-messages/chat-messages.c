@@ -80,26 +80,12 @@ static int cm_session(void *instance, synth_ctx *ctx, json_t *session)
         host->count(ctx, "chat-messages.sessions_skipped", 1);
         return SYNTH_OK;
     }
-    json_t *messages = json_array();
-    if (!synth_blank(st->base.system))
-        json_array_append_new(messages,
-                              json_pack("{s:s, s:s}", "role", "system",
-                                        "content", st->base.system));
-    size_t i;
-    json_t *m;
-    int skip_results = 0; /* the tool messages of a left-out call */
-    json_array_foreach(json_object_get(chat, "messages"), i, m) {
-        const char *role = synth_str(m, "role");
-        if (strcmp(role, "tool") == 0 && skip_results)
-            continue;
-        skip_results = 0;
-        if (st->base.weight_model_errors &&
-            json_is_true(json_object_get(m, "model_fault"))) {
-            skip_results = 1;
-            continue;
-        }
-        json_array_append_new(messages, synth_chat_hf(m));
-    }
+    json_t *msgs = json_object_get(chat, "messages");
+    json_t *kept = st->base.weight_model_errors ? synth_chat_without_faults(msgs)
+                                                : json_incref(msgs);
+    json_t *messages = synth_chat_messages(json_array(), st->base.system, kept,
+                                           0, SYNTH_CHAT_NO_WEIGHT);
+    json_decref(kept);
     json_t *record = synth_set(json_object(), "messages", messages);
     json_t *tools = json_object_get(chat, "tools");
     synth_set(record, "tools",

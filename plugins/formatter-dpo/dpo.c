@@ -23,20 +23,6 @@ static const synth_option dpo_options[] = {SYNTH_CHAT_OPTIONS,
 
 SYNTH_CHAT_PAIR_LIFECYCLE(dpo, host)
 
-/* The messages (chat form, borrowed) in the HF shape, after the system
- * message when there is one (new reference). */
-static json_t *hf_messages(const synth_chat_base *b, json_t *msgs)
-{
-    json_t *out = json_array();
-    if (b && !synth_blank(b->system))
-        json_array_append_new(out, json_pack("{s:s, s:s}", "role", "system",
-                                             "content", b->system));
-    size_t i;
-    json_t *m;
-    json_array_foreach(msgs, i, m) json_array_append_new(out, synth_chat_hf(m));
-    return out;
-}
-
 static int dpo_session(void *instance, synth_ctx *ctx, json_t *session)
 {
     synth_chat_base *b = instance;
@@ -50,10 +36,12 @@ static int dpo_session(void *instance, synth_ctx *ctx, json_t *session)
     json_array_foreach(pairs, i, p) {
         json_t *chosen = json_pack("[O]", json_object_get(p, "chosen"));
         json_t *rejected = json_pack("[O]", json_object_get(p, "rejected"));
-        json_t *record = json_pack("{s:o, s:o, s:o}", "prompt",
-                                   hf_messages(b, json_object_get(p, "prompt")),
-                                   "chosen", hf_messages(NULL, chosen),
-                                   "rejected", hf_messages(NULL, rejected));
+        json_t *record = json_pack(
+            "{s:o, s:o, s:o}", "prompt",
+            synth_chat_messages(json_array(), b->system,
+                                json_object_get(p, "prompt"), 0, 0),
+            "chosen", synth_chat_messages(json_array(), NULL, chosen, 0, 0),
+            "rejected", synth_chat_messages(json_array(), NULL, rejected, 0, 0));
         json_decref(chosen);
         json_decref(rejected);
         json_t *tools = json_object_get(p, "tools");
@@ -63,10 +51,7 @@ static int dpo_session(void *instance, synth_ctx *ctx, json_t *session)
                              ? "dpo.pairs_from_retries"
                              : "dpo.pairs_from_rejected_outputs",
                     1);
-        rc = synth_emit_built(host, ctx, record,
-                              json_pack("{s:O, s:O}", "turn",
-                                        json_object_get(p, "turn"), "source",
-                                        json_object_get(p, "source")));
+        rc = synth_chat_emit_pair(host, ctx, p, record);
         if (rc != SYNTH_OK)
             break;
     }

@@ -26,14 +26,8 @@ SYNTH_CHAT_PAIR_LIFECYCLE(kto, host)
 static int kto_emit(const synth_chat_base *b, synth_ctx *ctx, json_t *p,
                     const char *side, int label)
 {
-    json_t *prompt = json_array();
-    if (!synth_blank(b->system))
-        json_array_append_new(prompt, json_pack("{s:s, s:s}", "role", "system",
-                                                "content", b->system));
-    size_t k;
-    json_t *m;
-    json_array_foreach(json_object_get(p, "prompt"), k, m)
-        json_array_append_new(prompt, synth_chat_hf(m));
+    json_t *prompt = synth_chat_messages(json_array(), b->system,
+                                         json_object_get(p, "prompt"), 0, 0);
     json_t *record = json_pack("{s:o, s:[o], s:b}", "prompt", prompt,
                                "completion",
                                synth_chat_hf(json_object_get(p, side)),
@@ -41,10 +35,7 @@ static int kto_emit(const synth_chat_base *b, synth_ctx *ctx, json_t *p,
     json_t *tools = json_object_get(p, "tools");
     if (json_array_size(tools) > 0)
         synth_set(record, "tools", synth_chat_text(tools));
-    return synth_emit_built(host, ctx, record,
-                            json_pack("{s:O, s:O}", "turn",
-                                      json_object_get(p, "turn"), "source",
-                                      json_object_get(p, "source")));
+    return synth_chat_emit_pair(host, ctx, p, record);
 }
 
 static int kto_session(void *instance, synth_ctx *ctx, json_t *session)

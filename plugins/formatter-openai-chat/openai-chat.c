@@ -47,18 +47,10 @@ static int oc_session(void *instance, synth_ctx *ctx, json_t *session)
         host->count(ctx, "openai-chat.sessions_skipped", 1);
         return SYNTH_OK;
     }
-    json_t *messages = json_array();
-    if (!synth_blank(b->system))
-        json_array_append_new(messages,
-                              json_pack("{s:s, s:s}", "role", "system",
-                                        "content", b->system));
-    size_t i;
-    json_t *m;
-    json_array_foreach(json_object_get(chat, "messages"), i, m)
-        json_array_append_new(messages,
-                              synth_chat_openai(m, b->weight_model_errors
-                                                    ? SYNTH_CHAT_WEIGHT_FAULTS
-                                                    : SYNTH_CHAT_WEIGHT_ALL));
+    json_t *messages = synth_chat_messages(
+        json_array(), b->system, json_object_get(chat, "messages"), 1,
+        b->weight_model_errors ? SYNTH_CHAT_WEIGHT_FAULTS
+                               : SYNTH_CHAT_WEIGHT_ALL);
     json_t *record = synth_set(json_object(), "messages", messages);
     synth_set_ref(record, "tools", json_object_get(chat, "tools"));
     synth_set_ref(record, "parallel_tool_calls",

@@ -39,8 +39,8 @@ static int od_session(void *instance, synth_ctx *ctx, json_t *session)
         return SYNTH_OK;
     json_t *pairs = synth_chat_session_pairs(session, b->state, b->defined,
                                              b->sources);
-    size_t i, k;
-    json_t *p, *m;
+    size_t i;
+    json_t *p;
     int rc = SYNTH_OK;
     json_array_foreach(pairs, i, p) {
         json_t *chosen = json_object_get(p, "chosen");
@@ -50,14 +50,9 @@ static int od_session(void *instance, synth_ctx *ctx, json_t *session)
             host->count(ctx, "openai-dpo.call_pairs_left_out", 1);
             continue;
         }
-        json_t *messages = json_array();
-        if (!synth_blank(b->system))
-            json_array_append_new(messages,
-                                  json_pack("{s:s, s:s}", "role", "system",
-                                            "content", b->system));
-        json_array_foreach(json_object_get(p, "prompt"), k, m)
-            json_array_append_new(messages,
-                                  synth_chat_openai(m, SYNTH_CHAT_NO_WEIGHT));
+        json_t *messages = synth_chat_messages(json_array(), b->system,
+                                               json_object_get(p, "prompt"), 1,
+                                               SYNTH_CHAT_NO_WEIGHT);
         json_t *input = synth_set(json_object(), "messages", messages);
         json_t *tools = json_object_get(p, "tools");
         if (json_array_size(tools) > 0)
@@ -65,10 +60,7 @@ static int od_session(void *instance, synth_ctx *ctx, json_t *session)
         json_t *record = json_pack("{s:o, s:o, s:o}", "input", input,
                                    "preferred_output", output_of(chosen),
                                    "non_preferred_output", output_of(rejected));
-        rc = synth_emit_built(host, ctx, record,
-                              json_pack("{s:O, s:O}", "turn",
-                                        json_object_get(p, "turn"), "source",
-                                        json_object_get(p, "source")));
+        rc = synth_chat_emit_pair(host, ctx, p, record);
         if (rc != SYNTH_OK)
             break;
     }

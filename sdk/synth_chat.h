@@ -754,6 +754,34 @@ static inline void synth_chat_base_destroy(synth_chat_base *b)
         prefix##_base_destroy(instance);                                   \
     }
 
+/* What a preference format does with one pair (borrowed): write and emit
+ * its record(s).  Returns SYNTH_OK or an error said through the host. */
+typedef int (*synth_chat_pair_fn)(synth_chat_base *b, synth_ctx *ctx,
+                                  json_t *pair);
+
+/* The session() of a preference format: fn on every pair of session
+ * (borrowed), unless the capture switch is off.  Returns SYNTH_OK or the
+ * first error. */
+static inline int synth_chat_each_pair(synth_chat_base *b, synth_ctx *ctx,
+                                       const json_t *session,
+                                       synth_chat_pair_fn fn)
+{
+    if (!b->enabled)
+        return SYNTH_OK;
+    json_t *pairs = synth_chat_session_pairs(session, b->state, b->defined,
+                                             b->sources);
+    size_t i;
+    json_t *p;
+    int rc = SYNTH_OK;
+    json_array_foreach(pairs, i, p) {
+        rc = fn(b, ctx, p);
+        if (rc != SYNTH_OK)
+            break;
+    }
+    json_decref(pairs);
+    return rc;
+}
+
 /* Emit record (stolen) made of pair (borrowed), with its turn and source
  * as lineage.  Returns what synth_emit_built returns. */
 static inline int synth_chat_emit_pair(const synth_host_api *host,

@@ -23,40 +23,32 @@ static const synth_option dpo_options[] = {SYNTH_CHAT_OPTIONS,
 
 SYNTH_CHAT_PAIR_LIFECYCLE(dpo, host)
 
+/* One pair (borrowed) as a DPO record. */
+static int dpo_pair(synth_chat_base *b, synth_ctx *ctx, json_t *p)
+{
+    json_t *chosen = json_pack("[O]", json_object_get(p, "chosen"));
+    json_t *rejected = json_pack("[O]", json_object_get(p, "rejected"));
+    json_t *record = json_pack(
+        "{s:o, s:o, s:o}", "prompt",
+        synth_chat_messages(json_array(), b->system,
+                            json_object_get(p, "prompt"), 0, 0),
+        "chosen", synth_chat_messages(json_array(), NULL, chosen, 0, 0),
+        "rejected", synth_chat_messages(json_array(), NULL, rejected, 0, 0));
+    json_decref(chosen);
+    json_decref(rejected);
+    json_t *tools = json_object_get(p, "tools");
+    if (json_array_size(tools) > 0)
+        synth_set(record, "tools", synth_chat_text(tools));
+    host->count(ctx, strcmp(synth_str(p, "source"), "retry") == 0
+                         ? "dpo.pairs_from_retries"
+                         : "dpo.pairs_from_rejected_outputs",
+                1);
+    return synth_chat_emit_pair(host, ctx, p, record);
+}
+
 static int dpo_session(void *instance, synth_ctx *ctx, json_t *session)
 {
-    synth_chat_base *b = instance;
-    if (!b->enabled)
-        return SYNTH_OK;
-    json_t *pairs = synth_chat_session_pairs(session, b->state, b->defined,
-                                             b->sources);
-    size_t i;
-    json_t *p;
-    int rc = SYNTH_OK;
-    json_array_foreach(pairs, i, p) {
-        json_t *chosen = json_pack("[O]", json_object_get(p, "chosen"));
-        json_t *rejected = json_pack("[O]", json_object_get(p, "rejected"));
-        json_t *record = json_pack(
-            "{s:o, s:o, s:o}", "prompt",
-            synth_chat_messages(json_array(), b->system,
-                                json_object_get(p, "prompt"), 0, 0),
-            "chosen", synth_chat_messages(json_array(), NULL, chosen, 0, 0),
-            "rejected", synth_chat_messages(json_array(), NULL, rejected, 0, 0));
-        json_decref(chosen);
-        json_decref(rejected);
-        json_t *tools = json_object_get(p, "tools");
-        if (json_array_size(tools) > 0)
-            synth_set(record, "tools", synth_chat_text(tools));
-        host->count(ctx, strcmp(synth_str(p, "source"), "retry") == 0
-                             ? "dpo.pairs_from_retries"
-                             : "dpo.pairs_from_rejected_outputs",
-                    1);
-        rc = synth_chat_emit_pair(host, ctx, p, record);
-        if (rc != SYNTH_OK)
-            break;
-    }
-    json_decref(pairs);
-    return rc;
+    return synth_chat_each_pair(instance, ctx, session, dpo_pair);
 }
 
 static const char *const record_fields[] = {"prompt", "chosen", "rejected",

@@ -23,7 +23,7 @@ SYNTH_CHAT_PAIR_LIFECYCLE(kto, host)
 
 /* One KTO record of pair p (borrowed): its prompt, side as the
  * completion, label. */
-static int kto_emit(const synth_chat_base *b, synth_ctx *ctx, json_t *p,
+static int kto_emit(synth_chat_base *b, synth_ctx *ctx, json_t *p,
                     const char *side, int label)
 {
     json_t *prompt = synth_chat_messages(json_array(), b->system,
@@ -38,25 +38,16 @@ static int kto_emit(const synth_chat_base *b, synth_ctx *ctx, json_t *p,
     return synth_chat_emit_pair(host, ctx, p, record);
 }
 
+/* A pair (borrowed) as two KTO records: chosen true, rejected false. */
+static int kto_pair(synth_chat_base *b, synth_ctx *ctx, json_t *p)
+{
+    int rc = kto_emit(b, ctx, p, "chosen", 1);
+    return rc == SYNTH_OK ? kto_emit(b, ctx, p, "rejected", 0) : rc;
+}
+
 static int kto_session(void *instance, synth_ctx *ctx, json_t *session)
 {
-    synth_chat_base *b = instance;
-    if (!b->enabled)
-        return SYNTH_OK;
-    json_t *pairs = synth_chat_session_pairs(session, b->state, b->defined,
-                                             b->sources);
-    size_t i;
-    json_t *p;
-    int rc = SYNTH_OK;
-    json_array_foreach(pairs, i, p) {
-        rc = kto_emit(b, ctx, p, "chosen", 1);
-        if (rc == SYNTH_OK)
-            rc = kto_emit(b, ctx, p, "rejected", 0);
-        if (rc != SYNTH_OK)
-            break;
-    }
-    json_decref(pairs);
-    return rc;
+    return synth_chat_each_pair(instance, ctx, session, kto_pair);
 }
 
 static const char *const record_fields[] = {"prompt", "completion", "label",

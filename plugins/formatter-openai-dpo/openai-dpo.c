@@ -32,40 +32,33 @@ static json_t *output_of(json_t *m)
                      json_object_get(m, "content"));
 }
 
+/* One pair (borrowed) as an OpenAI preference record, when both sides
+ * are text. */
+static int od_pair(synth_chat_base *b, synth_ctx *ctx, json_t *p)
+{
+    json_t *chosen = json_object_get(p, "chosen");
+    json_t *rejected = json_object_get(p, "rejected");
+    if (!json_is_string(json_object_get(chosen, "content")) ||
+        !json_is_string(json_object_get(rejected, "content"))) {
+        host->count(ctx, "openai-dpo.call_pairs_left_out", 1);
+        return SYNTH_OK;
+    }
+    json_t *messages = synth_chat_messages(json_array(), b->system,
+                                           json_object_get(p, "prompt"), 1,
+                                           SYNTH_CHAT_NO_WEIGHT);
+    json_t *input = synth_set(json_object(), "messages", messages);
+    json_t *tools = json_object_get(p, "tools");
+    if (json_array_size(tools) > 0)
+        synth_set_ref(input, "tools", tools);
+    json_t *record = json_pack("{s:o, s:o, s:o}", "input", input,
+                               "preferred_output", output_of(chosen),
+                               "non_preferred_output", output_of(rejected));
+    return synth_chat_emit_pair(host, ctx, p, record);
+}
+
 static int od_session(void *instance, synth_ctx *ctx, json_t *session)
 {
-    synth_chat_base *b = instance;
-    if (!b->enabled)
-        return SYNTH_OK;
-    json_t *pairs = synth_chat_session_pairs(session, b->state, b->defined,
-                                             b->sources);
-    size_t i;
-    json_t *p;
-    int rc = SYNTH_OK;
-    json_array_foreach(pairs, i, p) {
-        json_t *chosen = json_object_get(p, "chosen");
-        json_t *rejected = json_object_get(p, "rejected");
-        if (!json_is_string(json_object_get(chosen, "content")) ||
-            !json_is_string(json_object_get(rejected, "content"))) {
-            host->count(ctx, "openai-dpo.call_pairs_left_out", 1);
-            continue;
-        }
-        json_t *messages = synth_chat_messages(json_array(), b->system,
-                                               json_object_get(p, "prompt"), 1,
-                                               SYNTH_CHAT_NO_WEIGHT);
-        json_t *input = synth_set(json_object(), "messages", messages);
-        json_t *tools = json_object_get(p, "tools");
-        if (json_array_size(tools) > 0)
-            synth_set_ref(input, "tools", tools);
-        json_t *record = json_pack("{s:o, s:o, s:o}", "input", input,
-                                   "preferred_output", output_of(chosen),
-                                   "non_preferred_output", output_of(rejected));
-        rc = synth_chat_emit_pair(host, ctx, p, record);
-        if (rc != SYNTH_OK)
-            break;
-    }
-    json_decref(pairs);
-    return rc;
+    return synth_chat_each_pair(instance, ctx, session, od_pair);
 }
 
 static const char *const record_fields[] = {"input", "preferred_output",

@@ -754,6 +754,34 @@ static inline void synth_chat_base_destroy(synth_chat_base *b)
         prefix##_base_destroy(instance);                                   \
     }
 
+/* The chat form of session for a chat format's session(): NULL when the
+ * capture switch is off or when no turn is a coherent exchange (counted
+ * as <format>.sessions_skipped).  A new reference otherwise (see
+ * synth_chat_session); with weight_model_errors and drop_faults, its
+ * messages are without the model-fault calls (synth_chat_without_faults),
+ * for the dialects that cannot weigh them. */
+static inline json_t *synth_chat_for(synth_chat_base *b,
+                                     const synth_host_api *host,
+                                     synth_ctx *ctx, const json_t *session,
+                                     const char *format, int drop_faults)
+{
+    if (!b->enabled)
+        return NULL;
+    const char *why = NULL;
+    json_t *chat = synth_chat_session(session, b->state, b->defined, &why);
+    if (chat == NULL) {
+        char counter[96];
+        snprintf(counter, sizeof counter, "%.70s.sessions_skipped", format);
+        host->count(ctx, counter, 1);
+        return NULL;
+    }
+    if (drop_faults && b->weight_model_errors)
+        json_object_set_new(chat, "messages",
+                            synth_chat_without_faults(
+                                json_object_get(chat, "messages")));
+    return chat;
+}
+
 /* What a preference format does with one pair (borrowed): write and emit
  * its record(s).  Returns SYNTH_OK or an error said through the host. */
 typedef int (*synth_chat_pair_fn)(synth_chat_base *b, synth_ctx *ctx,

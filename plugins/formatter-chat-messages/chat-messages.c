@@ -71,21 +71,13 @@ static void cm_destroy(void *instance)
 static int cm_session(void *instance, synth_ctx *ctx, json_t *session)
 {
     cm_state *st = instance;
-    if (!st->base.enabled)
+    json_t *chat = synth_chat_for(&st->base, host, ctx, session,
+                                  "chat-messages", 1);
+    if (chat == NULL)
         return SYNTH_OK;
-    const char *why = NULL;
-    json_t *chat = synth_chat_session(session, st->base.state,
-                                      st->base.defined, &why);
-    if (chat == NULL) {
-        host->count(ctx, "chat-messages.sessions_skipped", 1);
-        return SYNTH_OK;
-    }
-    json_t *msgs = json_object_get(chat, "messages");
-    json_t *kept = st->base.weight_model_errors ? synth_chat_without_faults(msgs)
-                                                : json_incref(msgs);
-    json_t *messages = synth_chat_messages(json_array(), st->base.system, kept,
+    json_t *messages = synth_chat_messages(json_array(), st->base.system,
+                                           json_object_get(chat, "messages"),
                                            0, SYNTH_CHAT_NO_WEIGHT);
-    json_decref(kept);
     json_t *record = synth_set(json_object(), "messages", messages);
     json_t *tools = json_object_get(chat, "tools");
     synth_set(record, "tools",

@@ -39,14 +39,9 @@ SYNTH_CHAT_LIFECYCLE(oc, host)
 static int oc_session(void *instance, synth_ctx *ctx, json_t *session)
 {
     synth_chat_base *b = instance;
-    if (!b->enabled)
+    json_t *chat = synth_chat_for(b, host, ctx, session, "openai-chat", 0);
+    if (chat == NULL)
         return SYNTH_OK;
-    const char *why = NULL;
-    json_t *chat = synth_chat_session(session, b->state, b->defined, &why);
-    if (chat == NULL) {
-        host->count(ctx, "openai-chat.sessions_skipped", 1);
-        return SYNTH_OK;
-    }
     json_t *messages = synth_chat_messages(
         json_array(), b->system, json_object_get(chat, "messages"), 1,
         b->weight_model_errors ? SYNTH_CHAT_WEIGHT_FAULTS

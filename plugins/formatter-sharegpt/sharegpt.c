@@ -43,14 +43,9 @@ static json_t *turn_of(const char *from, json_t *value)
 static int sg_session(void *instance, synth_ctx *ctx, json_t *session)
 {
     synth_chat_base *b = instance;
-    if (!b->enabled)
+    json_t *chat = synth_chat_for(b, host, ctx, session, "sharegpt", 1);
+    if (chat == NULL)
         return SYNTH_OK;
-    const char *why = NULL;
-    json_t *chat = synth_chat_session(session, b->state, b->defined, &why);
-    if (chat == NULL) {
-        host->count(ctx, "sharegpt.sessions_skipped", 1);
-        return SYNTH_OK;
-    }
     json_t *conv = json_array();
     json_t *msgs = json_object_get(chat, "messages");
     size_t n = json_array_size(msgs);
@@ -71,8 +66,6 @@ static int sg_session(void *instance, synth_ctx *ctx, json_t *session)
             continue;
         }
         /* a step's calls and, right after them, their results */
-        int keep = !(b->weight_model_errors &&
-                     json_is_true(json_object_get(m, "model_fault")));
         json_t *fc = json_array(), *results = json_array();
         size_t k;
         json_t *c;
@@ -85,14 +78,12 @@ static int sg_session(void *instance, synth_ctx *ctx, json_t *session)
                                "tool") == 0)
             json_array_append(results, json_object_get(json_array_get(msgs, i++),
                                                        "content"));
-        if (keep) {
-            json_array_append_new(conv, turn_of("function_call", synth_chat_text(fc)));
-            json_array_append_new(
-                conv, turn_of("observation",
-                              synth_chat_text(json_array_size(results) == 1
-                                          ? json_array_get(results, 0)
-                                          : results)));
-        }
+        json_array_append_new(conv, turn_of("function_call", synth_chat_text(fc)));
+        json_array_append_new(
+            conv, turn_of("observation",
+                          synth_chat_text(json_array_size(results) == 1
+                                              ? json_array_get(results, 0)
+                                              : results)));
         json_decref(fc);
         json_decref(results);
     }

@@ -86,6 +86,20 @@ static inline int synth_action_ok(const json_t *action)
     return s != NULL && strcmp(s, "ok") == 0;
 }
 
+/* Return 1 when every action of a turn succeeded (a final answer then
+ * counts as a success: a rejected output the agent redid does not count
+ * against it), else 0. */
+static inline int synth_turn_actions_ok(const json_t *turn)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(turn, "actions"), i, a) {
+        if (!synth_action_ok(a))
+            return 0;
+    }
+    return 1;
+}
+
 /* Return a new reference to what an action gave back: its result when it
  * succeeded, otherwise its error object, or {"name": "NoResult", ...}
  * when it never got a result or an error. */

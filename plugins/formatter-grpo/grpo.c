@@ -23,12 +23,11 @@
  *
  * State spans sessions, so the plugin is SYNTH_PLUGIN_SERIAL.
  */
+#include "synth_groups.h"
 #include "synth_options.h"
 #include "synth_plugin.h"
 #include "synth_session.h"
 
-#include <ctype.h>
-#include <math.h>
 #include <stdlib.h>
 
 static const synth_host_api *host;
@@ -37,7 +36,7 @@ typedef struct {
     int enabled, include_rejected;
     long long group_size, min_group_size, max_pending;
     const char *system, *model, *scorer_format; /* borrowed options */
-    json_t *pending; /* owned: normalised prompt -> group, oldest first */
+    synth_groups groups; /* owned: the groups waiting for members */
 } grpo_state;
 
 static const synth_option grpo_options[] = {
@@ -75,7 +74,7 @@ static void grpo_destroy(void *instance)
     grpo_state *st = instance;
     if (st == NULL)
         return;
-    json_decref(st->pending);
+    synth_groups_free(&st->groups);
     free(st);
 }
 
@@ -94,117 +93,29 @@ static int grpo_create(synth_ctx *ctx, void **instance)
                              st->min_group_size);
     if (rc == SYNTH_OK && st->max_pending < 1)
         rc = host->opt_error(ctx, "max_pending", -1, "must be at least 1");
+    if (rc == SYNTH_OK &&
+        synth_groups_init(&st->groups, "grpo", st->group_size,
+                          st->min_group_size, st->max_pending) != SYNTH_OK)
+        rc = host->error(ctx, SYNTH_ENOMEM, "out of memory");
     if (rc != SYNTH_OK) {
-        free(st);
+        grpo_destroy(st);
         return rc;
     }
-    st->pending = json_object();
     *instance = st;
     return SYNTH_OK;
 }
 
-/* Lower case, single spaces, no surrounding space or trailing ?!. */
-static char *normalise(const char *s)
+/* A released group (borrowed) with its distinct responses ranked
+ * (borrowed, best first): compared and emitted (synth_group_fn). */
+static int emit_group(void *owner, synth_ctx *ctx, json_t *group,
+                      json_t *ranked, size_t merged)
 {
-    size_t n = strlen(s);
-    char *out = malloc(n + 1), *o = out;
-    if (out == NULL)
-        return NULL;
-    int space = 0;
-    for (; *s; s++) {
-        if (isspace((unsigned char)*s)) {
-            space = o != out;
-            continue;
-        }
-        if (space)
-            *o++ = ' ';
-        space = 0;
-        *o++ = (char)tolower((unsigned char)*s);
-    }
-    while (o > out && strchr("?!.", o[-1]))
-        o--;
-    *o = '\0';
-    return out;
-}
-
-static double round3(double x)
-{
-    return floor(x * 1000.0 + 0.5) / 1000.0;
-}
-
-/* The score of one response (see the header comment). */
-static double score_response(const grpo_state *st, synth_ctx *ctx,
-                             json_t *prompt, json_t *context, json_t *text,
-                             int success)
-{
-    /* the candidate shares the group's and the session's strings */
-    json_t *candidate = json_object();
-    synth_set_ref(candidate, "instruction", prompt);
-    synth_set_ref(candidate, "response", text);
-    synth_set(candidate, "system", json_string(st->system));
-    synth_set_ref(candidate, "context", context);
-    double s;
-    int rc = host->score_as(ctx, st->scorer_format, candidate, &s);
-    json_decref(candidate);
-    if (rc != SYNTH_OK) {
-        size_t chars = 0;
-        for (const char *p = json_string_value(text); *p; p++)
-            chars += ((unsigned char)*p & 0xC0) != 0x80;
-        s = (success ? 0.5 : 0.0) + 0.5 * (chars >= 400 ? 1.0 : chars / 400.0);
-    } else if (!success) {
-        s *= 0.5;
-    }
-    return round3(s);
-}
-
-static int by_score(const void *a, const void *b)
-{
-    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    double sx = json_real_value(json_object_get(x, "score"));
-    double sy = json_real_value(json_object_get(y, "score"));
-    if (sx != sy)
-        return sx < sy ? 1 : -1;
-    /* equal scores keep arrival order */
-    return (int)(json_integer_value(json_object_get(x, "n")) -
-                 json_integer_value(json_object_get(y, "n")));
-}
-
-/* Rank, compare and emit a group (borrowed). */
-static int emit_group(const grpo_state *st, synth_ctx *ctx, json_t *group)
-{
-    json_t *list = json_object_get(group, "responses");
-    size_t n = json_array_size(list);
-    json_t **v = malloc(n * sizeof *v);
-    if (v == NULL)
-        return host->error(ctx, SYNTH_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_array_get(list, i);
-    qsort(v, n, sizeof *v, by_score);
-    /* the same text twice teaches nothing: keep it once (the best scored,
-     * the first of equals), count the rest */
-    size_t distinct = 0, merged = 0;
-    for (size_t i = 0; i < n; i++) {
-        int seen = 0;
-        for (size_t j = 0; j < distinct && !seen; j++)
-            seen = json_equal(json_object_get(v[j], "text"),
-                              json_object_get(v[i], "text"));
-        if (seen)
-            merged++;
-        else
-            v[distinct++] = v[i];
-    }
-    if ((long long)distinct < st->min_group_size) {
-        host->count(ctx, "grpo.groups_too_few_distinct", 1);
-        free(v);
-        return SYNTH_OK;
-    }
-    if (merged)
-        host->count(ctx, "grpo.responses_merged", (long long)merged);
-    n = distinct;
+    const grpo_state *st = owner;
+    size_t n = json_array_size(ranked);
     json_t *responses = json_array(), *comparisons = json_array();
     json_t *outputs = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_t *r = v[i];
+        json_t *r = json_array_get(ranked, i);
         json_t *ts = json_object_get(r, "timestamp");
         json_array_append_new(
             responses,
@@ -218,16 +129,16 @@ static int emit_group(const grpo_state *st, synth_ctx *ctx, json_t *group)
         json_array_append(outputs, json_object_get(r, "outputId"));
         for (size_t j = i + 1; j < n; j++) {
             double d = json_real_value(json_object_get(r, "score")) -
-                       json_real_value(json_object_get(v[j], "score"));
+                       json_real_value(json_object_get(
+                           json_array_get(ranked, j), "score"));
             if (d > 0)
                 json_array_append_new(
                     comparisons,
                     json_pack("{s:I, s:I, s:f}", "preferred", (json_int_t)i,
                               "rejected", (json_int_t)j, "confidence",
-                              round3(0.5 + d / 2)));
+                              synth_round3(0.5 + d / 2)));
         }
     }
-    free(v);
     return synth_emit_built(
         host, ctx,
         json_pack("{s:O, s:o, s:s, s:O, s:o}", "prompt",
@@ -240,82 +151,32 @@ static int emit_group(const grpo_state *st, synth_ctx *ctx, json_t *group)
                   (json_int_t)merged));
 }
 
-/* Write (or drop, when too small) the group under key and forget it. */
-static int release(grpo_state *st, synth_ctx *ctx, const char *key)
-{
-    json_t *group = json_incref(json_object_get(st->pending, key));
-    json_object_del(st->pending, key);
-    int rc = SYNTH_OK;
-    if ((long long)json_array_size(json_object_get(group, "responses")) >=
-        st->min_group_size)
-        rc = emit_group(st, ctx, group);
-    else
-        host->count(ctx, "grpo.groups_too_small", 1);
-    json_decref(group);
-    return rc;
-}
-
 static int add_response(grpo_state *st, synth_ctx *ctx, json_t *session,
                         const char *prompt, json_t *output, int success)
 {
-    const char *text = synth_str(output, "text");
-    if (synth_blank(text))
+    json_t *text = json_object_get(output, "text");
+    if (synth_blank(json_string_value(text)))
         return SYNTH_OK;
-    char *key = normalise(prompt);
-    if (key == NULL)
-        return host->error(ctx, SYNTH_ENOMEM, "out of memory");
-    json_t *group = json_object_get(st->pending, key);
-    char context[512];
+    char context[512], *key;
     synth_context_line(session, context, sizeof context);
-    if (group == NULL) {
-        if ((long long)json_object_size(st->pending) >= st->max_pending) {
-            void *it = json_object_iter(st->pending); /* the oldest */
-            char *oldest = strdup(json_object_iter_key(it));
-            int rc = oldest ? release(st, ctx, oldest) : SYNTH_ENOMEM;
-            free(oldest);
-            if (rc != SYNTH_OK) {
-                free(key);
-                return rc;
-            }
-        }
-        group = json_pack("{s:s, s:s, s:[], s:[]}", "prompt", prompt,
-                          "context", context, "responses", "sessions");
-        json_object_set_new(st->pending, key, group);
-    }
-    json_t *list = json_object_get(group, "responses");
-    json_t *text_v = json_object_get(output, "text");
-    json_t *here = json_string(context); /* this session's, not the group's */
+    json_t *group = synth_groups_find(&st->groups, host, ctx, prompt, context,
+                                      &key, emit_group, st);
+    if (group == NULL)
+        return SYNTH_EPLUGIN; /* said through the host */
     json_t *r = json_object();
-    synth_set_ref(r, "text", text_v);
+    synth_set_ref(r, "text", text);
+    /* scored against the group's prompt, in this session's context */
     synth_set(r, "score",
-              json_real(score_response(st, ctx, json_object_get(group, "prompt"),
-                                       here, text_v, success)));
-    json_decref(here);
+              json_real(synth_groups_score(
+                  host, ctx, st->scorer_format, st->system,
+                  json_object_get(group, "prompt"), context, text, success)));
     synth_set(r, "success", json_boolean(success));
     synth_set_ref(r, "outputId", json_object_get(output, "id"));
     synth_set_ref(r, "timestamp", json_object_get(output, "timestamp"));
-    synth_set(r, "n", json_integer((json_int_t)json_array_size(list)));
-    json_array_append_new(list, r);
-    json_array_append(json_object_get(group, "sessions"),
-                      json_object_get(session, "id"));
-    int rc = SYNTH_OK;
-    if ((long long)json_array_size(list) >= st->group_size)
-        rc = release(st, ctx, key);
+    int rc = synth_groups_add(&st->groups, host, ctx, key, r,
+                              json_object_get(session, "id"), emit_group, st);
     free(key);
     return rc;
-}
-
-/* A final answer succeeded when every action of its turn did (a rejected
- * output that the agent then redid does not count against it). */
-static int actions_ok(const json_t *turn)
-{
-    size_t i;
-    json_t *a;
-    json_array_foreach(json_object_get(turn, "actions"), i, a) {
-        if (!synth_action_ok(a))
-            return 0;
-    }
-    return 1;
 }
 
 static int grpo_session(void *instance, synth_ctx *ctx, json_t *session)
@@ -333,7 +194,7 @@ static int grpo_session(void *instance, synth_ctx *ctx, json_t *session)
         int rc = SYNTH_OK;
         if (final)
             rc = add_response(st, ctx, session, prompt, final,
-                              actions_ok(turn));
+                              synth_turn_actions_ok(turn));
         size_t k;
         json_t *o;
         json_array_foreach(json_object_get(turn, "outputs"), k, o) {
@@ -351,42 +212,20 @@ static int grpo_session(void *instance, synth_ctx *ctx, json_t *session)
 static int grpo_flush(void *instance, synth_ctx *ctx)
 {
     grpo_state *st = instance;
-    while (json_object_size(st->pending) > 0) {
-        char *key = strdup(json_object_iter_key(json_object_iter(st->pending)));
-        int rc = key ? release(st, ctx, key)
-                     : host->error(ctx, SYNTH_ENOMEM, "out of memory");
-        free(key);
-        if (rc != SYNTH_OK)
-            return rc;
-    }
-    return SYNTH_OK;
+    return synth_groups_flush(&st->groups, host, ctx, emit_group, st);
 }
 
 /* The pending groups are the whole state between calls: saved with a live
  * checkpoint, so groups waiting for members survive a crash. */
 static json_t *grpo_save(void *instance)
 {
-    grpo_state *st = instance;
-    return json_object_size(st->pending) ? json_deep_copy(st->pending) : NULL;
+    return synth_groups_save(&((grpo_state *)instance)->groups);
 }
 
 static int grpo_restore(void *instance, synth_ctx *ctx, json_t *state)
 {
-    grpo_state *st = instance;
-    const char *key;
-    json_t *group;
-    if (!json_is_object(state))
-        return host->error(ctx, SYNTH_EINVAL, "saved state is not an object");
-    json_object_foreach(state, key, group)
-        if (!json_is_array(json_object_get(group, "responses")))
-            return host->error(ctx, SYNTH_EINVAL,
-                               "saved group \"%s\" has no responses", key);
-    json_t *copy = json_deep_copy(state); /* key order: oldest first */
-    if (copy == NULL)
-        return host->error(ctx, SYNTH_ENOMEM, "out of memory");
-    json_decref(st->pending);
-    st->pending = copy;
-    return SYNTH_OK;
+    return synth_groups_restore(&((grpo_state *)instance)->groups, host, ctx,
+                                state);
 }
 
 static const char *const record_fields[] = {"prompt", "responses", "system", "context",

@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "synth_groups.h"
 #include "synth_session.h"
 
 /* v as text (new reference): itself when a string, else its compact JSON
@@ -466,13 +467,23 @@ static inline json_t *synth_chat_session(const json_t *session, json_t *state,
  *    later call, rejected the failed one;
  *  "rejected_output": an output the framework rejected (its schema) and
  *    the turn's final answer: at the answer, chosen is the answer,
- *    rejected the rejected text, when they differ.
+ *    rejected the rejected text, when they differ;
+ *  "scores": final answers to the same prompt (normalised) across
+ *    sessions, scored as grpo scores them (synth_groups.h): the best
+ *    against each other whose score is lower by min_margin or more
+ *    (and lower at all: equal scores say nothing).  The
+ *    prompt is the user's input alone (the answers come from different
+ *    conversations), chosen and rejected the two answers' texts.
  * The prompt is the conversation up to the choice point (the session's
  * earlier turns, the user's input, the calls and results so far): it
  * never ends with an assistant message.  chosen and rejected are single
  * assistant messages of the chat form and never the same. */
 
-enum { SYNTH_CHAT_RETRIES = 1, SYNTH_CHAT_REJECTED_OUTPUTS = 2 };
+enum {
+    SYNTH_CHAT_RETRIES = 1,
+    SYNTH_CHAT_REJECTED_OUTPUTS = 2,
+    SYNTH_CHAT_SCORES = 4
+};
 
 /* The calls of an assistant message as [[name, arguments]...] (new
  * reference): what it chose, without the ids. */
@@ -666,22 +677,18 @@ static inline json_t *synth_chat_tools_file(const char *path, char *why,
     {"retries", SYNTH_OPT_BOOL, 0, "true",                                 \
      "pairs from a failed call and the later call that succeeded"},        \
     {"rejected_outputs", SYNTH_OPT_BOOL, 0, "true",                        \
-     "pairs from an output the framework rejected and the final answer"}
+     "pairs from an output the framework rejected and the final answer"},  \
+    {"scores", SYNTH_OPT_BOOL, 0, "true",                                  \
+     "pairs of answers to the same prompt whose scores differ"},           \
+    {"min_margin", SYNTH_OPT_FLOAT, 0, "0.2",                              \
+     "scores: the least score gap between chosen and rejected"},           \
+    {"scorer_format", SYNTH_OPT_STRING, 0, "instruction-tuning",           \
+     "scores: score answers with the scorers of this format"},             \
+    {"group_size", SYNTH_OPT_INT, 0, "4",                                  \
+     "scores: pair a prompt's answers as soon as it has this many"},       \
+    {"max_pending", SYNTH_OPT_INT, 0, "2000",                              \
+     "scores: prompts held at once; the oldest goes out first"}
 
-/* Read SYNTH_CHAT_PAIR_OPTIONS: the sources asked for, as bits, or -1
- * after an error was said. */
-static inline int synth_chat_pair_sources(const synth_host_api *host,
-                                          synth_ctx *ctx)
-{
-    int retries, rejected;
-    if (host->opt_bool(ctx, "retries", &retries) != SYNTH_OK ||
-        host->opt_bool(ctx, "rejected_outputs", &rejected) != SYNTH_OK) {
-        host->error(ctx, SYNTH_EPLUGIN, "cannot read the pair sources");
-        return -1;
-    }
-    return (retries ? SYNTH_CHAT_RETRIES : 0) |
-           (rejected ? SYNTH_CHAT_REJECTED_OUTPUTS : 0);
-}
 
 #define SYNTH_CHAT_OPTIONS                                                 \
     {"conversations", SYNTH_OPT_BOOL, 0, "true",                           \
@@ -699,7 +706,13 @@ typedef struct synth_chat_base {
     json_t *defined;          /* owned: tools_file by name, or NULL */
     json_t *state;            /* owned: the inferred schemas */
     long long skipped;        /* sessions with no coherent turn */
-    int sources;              /* preference formats: SYNTH_CHAT_RETRIES... */
+    /* preference formats only */
+    int sources;              /* SYNTH_CHAT_RETRIES | ... */
+    double min_margin;
+    const char *scorer_format; /* borrowed option */
+    const char *name;         /* the format's name (static), for counters */
+    synth_groups groups;      /* owned: answers waiting for their pairs */
+    int (*pair_fn)(struct synth_chat_base *b, synth_ctx *ctx, json_t *pair);
 } synth_chat_base;
 
 /* Read SYNTH_CHAT_OPTIONS into b.  Returns SYNTH_OK or an error already
@@ -731,28 +744,8 @@ static inline void synth_chat_base_destroy(synth_chat_base *b)
         return;
     json_decref(b->defined);
     json_decref(b->state);
+    synth_groups_free(&b->groups);
 }
-
-/* create/destroy for a preference formatter: a synth_chat_base with the
- * pair sources of SYNTH_CHAT_PAIR_OPTIONS read too. */
-#define SYNTH_CHAT_PAIR_LIFECYCLE(prefix, host_var)                        \
-    SYNTH_CHAT_LIFECYCLE(prefix##_base, host_var)                          \
-    static int prefix##_create(synth_ctx *ctx, void **instance)            \
-    {                                                                      \
-        int rc = prefix##_base_create(ctx, instance);                      \
-        if (rc != SYNTH_OK)                                                \
-            return rc;                                                     \
-        synth_chat_base *b = *instance;                                    \
-        if ((b->sources = synth_chat_pair_sources(host_var, ctx)) < 0) {   \
-            prefix##_base_destroy(b);                                      \
-            return SYNTH_EPLUGIN;                                          \
-        }                                                                  \
-        return SYNTH_OK;                                                   \
-    }                                                                      \
-    static void prefix##_destroy(void *instance)                           \
-    {                                                                      \
-        prefix##_base_destroy(instance);                                   \
-    }
 
 /* The chat form of session for a chat format's session(): NULL when the
  * capture switch is off or when no turn is a coherent exchange (counted
@@ -787,12 +780,145 @@ static inline json_t *synth_chat_for(synth_chat_base *b,
 typedef int (*synth_chat_pair_fn)(synth_chat_base *b, synth_ctx *ctx,
                                   json_t *pair);
 
-/* The session() of a preference format: fn on every pair of session
- * (borrowed), unless the capture switch is off.  Returns SYNTH_OK or the
- * first error. */
-static inline int synth_chat_each_pair(synth_chat_base *b, synth_ctx *ctx,
+/* Read SYNTH_CHAT_PAIR_OPTIONS into b (made by synth_chat_base_create)
+ * for the format `name` (static) whose pairs go to fn.  Returns SYNTH_OK
+ * or an error said through the host. */
+static inline int synth_chat_pairs_create(const synth_host_api *host,
+                                          synth_ctx *ctx, synth_chat_base *b,
+                                          const char *name,
+                                          synth_chat_pair_fn fn)
+{
+    int retries, rejected, scores;
+    long long group_size, max_pending;
+    if (host->opt_bool(ctx, "retries", &retries) != SYNTH_OK ||
+        host->opt_bool(ctx, "rejected_outputs", &rejected) != SYNTH_OK ||
+        host->opt_bool(ctx, "scores", &scores) != SYNTH_OK ||
+        host->opt_float(ctx, "min_margin", &b->min_margin) != SYNTH_OK ||
+        host->opt_string(ctx, "scorer_format", &b->scorer_format) !=
+            SYNTH_OK ||
+        host->opt_int(ctx, "group_size", &group_size) != SYNTH_OK ||
+        host->opt_int(ctx, "max_pending", &max_pending) != SYNTH_OK)
+        return host->error(ctx, SYNTH_EPLUGIN, "cannot read the pair options");
+    if (b->min_margin < 0 || b->min_margin > 1)
+        return host->opt_error(ctx, "min_margin", -1,
+                               "must be between 0 and 1 (scores are)");
+    if (group_size < 2)
+        return host->opt_error(ctx, "group_size", -1,
+                               "must be at least 2 (a pair compares)");
+    if (max_pending < 1)
+        return host->opt_error(ctx, "max_pending", -1, "must be at least 1");
+    b->sources = (retries ? SYNTH_CHAT_RETRIES : 0) |
+                 (rejected ? SYNTH_CHAT_REJECTED_OUTPUTS : 0) |
+                 (scores ? SYNTH_CHAT_SCORES : 0);
+    b->name = name;
+    b->pair_fn = fn;
+    if (synth_groups_init(&b->groups, name, group_size, 2, max_pending) !=
+        SYNTH_OK)
+        return host->error(ctx, SYNTH_ENOMEM, "out of memory");
+    return SYNTH_OK;
+}
+
+/* Hand pair (borrowed) to the format, counted as <name>.pairs_from_<its
+ * source>.  Returns what the format's pair_fn returns. */
+static inline int synth_chat_give_pair(const synth_host_api *host,
+                                       synth_chat_base *b, synth_ctx *ctx,
+                                       json_t *pair)
+{
+    char counter[96];
+    snprintf(counter, sizeof counter, "%.40s.pairs_from_%.30s", b->name,
+             synth_str(pair, "source"));
+    host->count(ctx, counter, 1);
+    return b->pair_fn(b, ctx, pair);
+}
+
+/* A released group of answers (synth_group_fn, with b as the owner): the
+ * best answer against each distinct one scored at least min_margin lower
+ * (the others counted as <name>.pairs_below_margin). */
+static inline int synth_chat_score_pairs(const synth_host_api *host,
+                                         synth_chat_base *b, synth_ctx *ctx,
+                                         json_t *group, json_t *ranked)
+{
+    json_t *best = json_array_get(ranked, 0), *r;
+    double top = json_real_value(json_object_get(best, "score"));
+    size_t i;
+    long long below = 0;
+    int rc = SYNTH_OK;
+    json_array_foreach(ranked, i, r) {
+        double gap = synth_round3(
+            top - json_real_value(json_object_get(r, "score")));
+        if (i == 0 || rc != SYNTH_OK)
+            continue;
+        if (gap <= 0 || gap < b->min_margin) { /* equal: no preference */
+            below++;
+            continue;
+        }
+        json_t *pair = json_pack(
+            "{s:s, s:[{s:s, s:O}], s:{s:s, s:O}, s:{s:s, s:O}, s:[], "
+            "s:[O, O], s:f, s:O}",
+            "source", "scores", "prompt", "role", "user", "content",
+            json_object_get(group, "prompt"), "chosen", "role", "assistant",
+            "content", json_object_get(best, "text"), "rejected", "role",
+            "assistant", "content", json_object_get(r, "text"), "tools",
+            "turn", json_object_get(best, "turn"), json_object_get(r, "turn"),
+            "margin", gap, "sessions", json_object_get(group, "sessions"));
+        rc = synth_chat_give_pair(host, b, ctx, pair);
+        json_decref(pair);
+    }
+    if (below) {
+        char counter[96];
+        snprintf(counter, sizeof counter, "%.40s.pairs_below_margin", b->name);
+        host->count(ctx, counter, below);
+    }
+    return rc;
+}
+
+/* The final answers of session's turns (borrowed) into b's groups, scored
+ * (synth_groups_score; a turn whose calls all succeeded counts as a
+ * success).  fn is the format's synth_group_fn (which calls
+ * synth_chat_score_pairs).  Returns SYNTH_OK or the first error. */
+static inline int synth_chat_group_answers(const synth_host_api *host,
+                                           synth_chat_base *b, synth_ctx *ctx,
+                                           const json_t *session,
+                                           synth_group_fn fn)
+{
+    char context[512];
+    synth_context_line(session, context, sizeof context);
+    size_t i;
+    json_t *turn;
+    json_array_foreach(json_object_get(session, "turns"), i, turn) {
+        const char *prompt = synth_turn_input_text(turn);
+        json_t *final = synth_turn_final_output(turn);
+        if (prompt == NULL || final == NULL)
+            continue;
+        char *key;
+        json_t *group = synth_groups_find(&b->groups, host, ctx, prompt,
+                                          context, &key, fn, b);
+        if (group == NULL)
+            return SYNTH_EPLUGIN; /* said through the host */
+        json_t *text = json_object_get(final, "text");
+        json_t *r = json_pack(
+            "{s:O, s:f, s:O}", "text", text, "score",
+            synth_groups_score(host, ctx, b->scorer_format, b->system,
+                               json_object_get(group, "prompt"), context,
+                               text, synth_turn_actions_ok(turn)),
+            "turn", json_object_get(turn, "id"));
+        int rc = synth_groups_add(&b->groups, host, ctx, key, r,
+                                  json_object_get(session, "id"), fn, b);
+        free(key);
+        if (rc != SYNTH_OK)
+            return rc;
+    }
+    return SYNTH_OK;
+}
+
+/* The session() of a preference format: its pairs within the session
+ * (retries, rejected outputs) to the format now, its answers to the
+ * score groups, unless the capture switch is off.  fn as for
+ * synth_chat_group_answers.  Returns SYNTH_OK or the first error. */
+static inline int synth_chat_each_pair(const synth_host_api *host,
+                                       synth_chat_base *b, synth_ctx *ctx,
                                        const json_t *session,
-                                       synth_chat_pair_fn fn)
+                                       synth_group_fn fn)
 {
     if (!b->enabled)
         return SYNTH_OK;
@@ -802,11 +928,13 @@ static inline int synth_chat_each_pair(synth_chat_base *b, synth_ctx *ctx,
     json_t *p;
     int rc = SYNTH_OK;
     json_array_foreach(pairs, i, p) {
-        rc = fn(b, ctx, p);
+        rc = synth_chat_give_pair(host, b, ctx, p);
         if (rc != SYNTH_OK)
             break;
     }
     json_decref(pairs);
+    if (rc == SYNTH_OK && (b->sources & SYNTH_CHAT_SCORES))
+        rc = synth_chat_group_answers(host, b, ctx, session, fn);
     return rc;
 }
 
@@ -816,10 +944,15 @@ static inline int synth_chat_emit_pair(const synth_host_api *host,
                                        synth_ctx *ctx, const json_t *pair,
                                        json_t *record)
 {
-    return synth_emit_built(host, ctx, record,
-                            json_pack("{s:O, s:O}", "turn",
-                                      json_object_get(pair, "turn"), "source",
-                                      json_object_get(pair, "source")));
+    json_t *lineage = json_pack("{s:O, s:O}", "turn",
+                                json_object_get(pair, "turn"), "source",
+                                json_object_get(pair, "source"));
+    json_t *v;
+    if ((v = json_object_get(pair, "margin")) != NULL)
+        synth_set_ref(lineage, "margin", v);
+    if ((v = json_object_get(pair, "sessions")) != NULL)
+        synth_set_ref(lineage, "sessions", v);
+    return synth_emit_built(host, ctx, record, lineage);
 }
 
 /* Emit record (stolen) built from chat (stolen: freed here), with the
@@ -857,6 +990,59 @@ static inline int synth_chat_emit(const synth_host_api *host, synth_ctx *ctx,
     {                                                                      \
         synth_chat_base_destroy(instance);                                 \
         free(instance);                                                    \
+    }
+
+/* Define the lifecycle of a preference formatter: create/destroy (a
+ * synth_chat_base with SYNTH_CHAT_OPTIONS and SYNTH_CHAT_PAIR_OPTIONS
+ * read), session(), flush(), save() and restore() (the score groups),
+ * given the format's name and its synth_chat_pair_fn. */
+#define SYNTH_CHAT_PAIR_LIFECYCLE(prefix, host_var, format_name, pair_fn)  \
+    SYNTH_CHAT_LIFECYCLE(prefix##_base, host_var)                          \
+    static void prefix##_destroy(void *instance)                           \
+    {                                                                      \
+        prefix##_base_destroy(instance);                                   \
+    }                                                                      \
+    static int prefix##_create(synth_ctx *ctx, void **instance)            \
+    {                                                                      \
+        int rc = prefix##_base_create(ctx, instance);                      \
+        if (rc == SYNTH_OK &&                                              \
+            (rc = synth_chat_pairs_create(host_var, ctx, *instance,        \
+                                          format_name, pair_fn)) !=        \
+                SYNTH_OK) {                                                \
+            prefix##_destroy(*instance);                                   \
+            *instance = NULL;                                              \
+        }                                                                  \
+        return rc;                                                         \
+    }                                                                      \
+    static int prefix##_released(void *owner, synth_ctx *ctx,              \
+                                 json_t *group, json_t *ranked,            \
+                                 size_t merged)                            \
+    {                                                                      \
+        (void)merged;                                                      \
+        return synth_chat_score_pairs(host_var, owner, ctx, group,         \
+                                      ranked);                             \
+    }                                                                      \
+    static int prefix##_session(void *instance, synth_ctx *ctx,            \
+                                json_t *session)                           \
+    {                                                                      \
+        return synth_chat_each_pair(host_var, instance, ctx, session,      \
+                                    prefix##_released);                    \
+    }                                                                      \
+    static int prefix##_flush(void *instance, synth_ctx *ctx)              \
+    {                                                                      \
+        synth_chat_base *b_ = instance;                                    \
+        return synth_groups_flush(&b_->groups, host_var, ctx,              \
+                                  prefix##_released, b_);                  \
+    }                                                                      \
+    static json_t *prefix##_save(void *instance)                           \
+    {                                                                      \
+        return synth_groups_save(&((synth_chat_base *)instance)->groups);  \
+    }                                                                      \
+    static int prefix##_restore(void *instance, synth_ctx *ctx,            \
+                                json_t *state)                             \
+    {                                                                      \
+        return synth_groups_restore(&((synth_chat_base *)instance)->groups, \
+                                    host_var, ctx, state);                 \
     }
 
 #endif

@@ -21,8 +21,6 @@ static const synth_option dpo_options[] = {SYNTH_CHAT_OPTIONS,
                                            SYNTH_CHAT_PAIR_OPTIONS,
                                            {NULL, 0, 0, NULL, NULL}};
 
-SYNTH_CHAT_PAIR_LIFECYCLE(dpo, host)
-
 /* One pair (borrowed) as a DPO record. */
 static int dpo_pair(synth_chat_base *b, synth_ctx *ctx, json_t *p)
 {
@@ -39,17 +37,10 @@ static int dpo_pair(synth_chat_base *b, synth_ctx *ctx, json_t *p)
     json_t *tools = json_object_get(p, "tools");
     if (json_array_size(tools) > 0)
         synth_set(record, "tools", synth_chat_text(tools));
-    host->count(ctx, strcmp(synth_str(p, "source"), "retry") == 0
-                         ? "dpo.pairs_from_retries"
-                         : "dpo.pairs_from_rejected_outputs",
-                1);
     return synth_chat_emit_pair(host, ctx, p, record);
 }
 
-static int dpo_session(void *instance, synth_ctx *ctx, json_t *session)
-{
-    return synth_chat_each_pair(instance, ctx, session, dpo_pair);
-}
+SYNTH_CHAT_PAIR_LIFECYCLE(dpo, host, "dpo", dpo_pair)
 
 static const char *const record_fields[] = {"prompt", "chosen", "rejected",
                                             NULL};
@@ -57,7 +48,7 @@ static const char *const record_fields[] = {"prompt", "chosen", "rejected",
 static const synth_plugin dpo_plugin = {
     SYNTH_PLUGIN_HEADER,
     .kind = SYNTH_KIND_FORMATTER,
-    .flags = SYNTH_PLUGIN_SERIAL, /* the inferred schemas span sessions */
+    .flags = SYNTH_PLUGIN_SERIAL, /* schemas and score groups span sessions */
     .name = "dpo",
     .version = "1.0.0",
     .description = "preference pairs for TRL's DPOTrainer (conversational, "
@@ -66,7 +57,10 @@ static const synth_plugin dpo_plugin = {
     .create = dpo_create,
     .destroy = dpo_destroy,
     .session = dpo_session,
+    .flush = dpo_flush,
     .record_fields = record_fields,
+    .save = dpo_save,
+    .restore = dpo_restore,
 };
 
 SYNTH_PLUGIN_ENTRY(dpo_plugin, host)

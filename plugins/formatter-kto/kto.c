@@ -19,8 +19,6 @@ static const synth_option kto_options[] = {SYNTH_CHAT_OPTIONS,
                                            SYNTH_CHAT_PAIR_OPTIONS,
                                            {NULL, 0, 0, NULL, NULL}};
 
-SYNTH_CHAT_PAIR_LIFECYCLE(kto, host)
-
 /* One KTO record of pair p (borrowed): its prompt, side as the
  * completion, label. */
 static int kto_emit(synth_chat_base *b, synth_ctx *ctx, json_t *p,
@@ -45,10 +43,7 @@ static int kto_pair(synth_chat_base *b, synth_ctx *ctx, json_t *p)
     return rc == SYNTH_OK ? kto_emit(b, ctx, p, "rejected", 0) : rc;
 }
 
-static int kto_session(void *instance, synth_ctx *ctx, json_t *session)
-{
-    return synth_chat_each_pair(instance, ctx, session, kto_pair);
-}
+SYNTH_CHAT_PAIR_LIFECYCLE(kto, host, "kto", kto_pair)
 
 static const char *const record_fields[] = {"prompt", "completion", "label",
                                             NULL};
@@ -56,7 +51,7 @@ static const char *const record_fields[] = {"prompt", "completion", "label",
 static const synth_plugin kto_plugin = {
     SYNTH_PLUGIN_HEADER,
     .kind = SYNTH_KIND_FORMATTER,
-    .flags = SYNTH_PLUGIN_SERIAL, /* the inferred schemas span sessions */
+    .flags = SYNTH_PLUGIN_SERIAL, /* schemas and score groups span sessions */
     .name = "kto",
     .version = "1.0.0",
     .description = "unpaired preference data for TRL's KTOTrainer: each "
@@ -65,7 +60,10 @@ static const synth_plugin kto_plugin = {
     .create = kto_create,
     .destroy = kto_destroy,
     .session = kto_session,
+    .flush = kto_flush,
     .record_fields = record_fields,
+    .save = kto_save,
+    .restore = kto_restore,
 };
 
 SYNTH_PLUGIN_ENTRY(kto_plugin, host)

@@ -23,8 +23,6 @@ static const synth_option od_options[] = {SYNTH_CHAT_OPTIONS,
                                           SYNTH_CHAT_PAIR_OPTIONS,
                                           {NULL, 0, 0, NULL, NULL}};
 
-SYNTH_CHAT_PAIR_LIFECYCLE(od, host)
-
 /* [{"role": "assistant", "content": text of m}] (new reference). */
 static json_t *output_of(json_t *m)
 {
@@ -56,10 +54,7 @@ static int od_pair(synth_chat_base *b, synth_ctx *ctx, json_t *p)
     return synth_chat_emit_pair(host, ctx, p, record);
 }
 
-static int od_session(void *instance, synth_ctx *ctx, json_t *session)
-{
-    return synth_chat_each_pair(instance, ctx, session, od_pair);
-}
+SYNTH_CHAT_PAIR_LIFECYCLE(od, host, "openai-dpo", od_pair)
 
 static const char *const record_fields[] = {"input", "preferred_output",
                                             "non_preferred_output", NULL};
@@ -67,7 +62,7 @@ static const char *const record_fields[] = {"input", "preferred_output",
 static const synth_plugin od_plugin = {
     SYNTH_PLUGIN_HEADER,
     .kind = SYNTH_KIND_FORMATTER,
-    .flags = SYNTH_PLUGIN_SERIAL, /* the inferred schemas span sessions */
+    .flags = SYNTH_PLUGIN_SERIAL, /* schemas and score groups span sessions */
     .name = "openai-dpo",
     .version = "1.0.0",
     .description = "preference pairs for OpenAI preference fine-tuning "
@@ -76,7 +71,10 @@ static const synth_plugin od_plugin = {
     .create = od_create,
     .destroy = od_destroy,
     .session = od_session,
+    .flush = od_flush,
     .record_fields = record_fields,
+    .save = od_save,
+    .restore = od_restore,
 };
 
 SYNTH_PLUGIN_ENTRY(od_plugin, host)

@@ -81,7 +81,7 @@ TP = $(BUILD)/tests/plugins
 TEST_PLUGINS = $(TP)/good.so $(TP)/abi-major.so $(TP)/abi-newer.so \
                $(TP)/no-entry.so $(TP)/small-struct.so $(TP)/too-small.so \
                $(TP)/init-fails.so $(TP)/bad-default.so $(TP)/bad-name.so \
-               $(TP)/abi-1.0.so
+               $(TP)/abi-1.0.so $(TP)/abi-1.1.so
 
 all: $(HOST) $(PLUGINS) $(UNIT_BIN) $(INTEG_BIN) $(INSTALL_BIN) $(TEST_PLUGINS) \
      $(BUILD)/genlog $(BUILD)/floor
@@ -131,6 +131,8 @@ $(TP)/bad-name.so:     TPFLAGS = -DTP_NAME='"Bad Name"'
 # built against the frozen 1.0 header, not today's
 $(TP)/abi-1.0.so:      PLUGIN_INC = -Itests/abi/1.0
 $(TP)/abi-1.0.so:      tests/abi/1.0/synth_plugin.h
+$(TP)/abi-1.1.so:      PLUGIN_INC = -Itests/abi/1.1
+$(TP)/abi-1.1.so:      tests/abi/1.1/synth_plugin.h
 $(TP)/%.so: tests/plugins/testplug.c sdk/synth_plugin.h
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) $(TPFLAGS) $< -o $@ $(JANSSON_LIBS)

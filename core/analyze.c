@@ -9,6 +9,7 @@
 #include "stats.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,14 +293,24 @@ static void measure(analysis *a, fmt_acc *f, json_t *record,
 /* Read the sidecar lines that describe record lines up to `line`.
  * Redaction counts are per session and repeated on each of its records:
  * they are added once per run of lines from one session (a session's
- * records are written together) into `redacted`. */
+ * records are written together) into `redacted`.  The lines of sessions
+ * a format skipped ("line": null) are counted by code into `skipped`. */
 static void sidecar_upto(analysis *a, core_lines *meta, unsigned long long line,
-                         json_t *redacted, char **last_session)
+                         json_t *redacted, json_t *skipped, char **last_session)
 {
     const char *s;
     size_t n;
     while (meta->fd >= 0 && core_lines_next(meta, &s, &n) == SYNTH_OK) {
         json_t *m = json_loadb(s, n, 0, NULL);
+        const char *code = json_string_value(
+            json_object_get(json_object_get(m, "skipped"), "code"));
+        if (code != NULL) {
+            json_object_set_new(skipped, code,
+                                json_integer(json_integer_value(json_object_get(
+                                                 skipped, code)) + 1));
+            json_decref(m);
+            continue;
+        }
         const char *session = json_string_value(json_object_get(m, "session"));
         if (session)
             core_hll_add(&a->contexts, core_hash(session, strlen(session)));
@@ -345,7 +356,7 @@ static int analyze_file(analysis *a, const char *path)
         a->have_sidecar = 1;
     const core_plugin *hint = by_file_name(&a->reg, path);
     unsigned long long records = 0, bad = 0;
-    json_t *redacted = json_object();
+    json_t *redacted = json_object(), *skipped = json_object();
     char *last_session = NULL;
     const char *s;
     size_t n;
@@ -372,19 +383,24 @@ static int analyze_file(analysis *a, const char *path)
         const core_plugin *p = hint ? hint : by_fields(&a->reg, record);
         fmt_acc *f = fmt_get(a, p ? p->desc.name : "unknown", p);
         measure(a, f, record, path, in.line_no);
-        sidecar_upto(a, &meta, in.line_no, redacted, &last_session);
+        sidecar_upto(a, &meta, in.line_no, redacted, skipped, &last_session);
         records++;
         json_decref(record);
     }
+    /* the sessions skipped after the last record */
+    sidecar_upto(a, &meta, ULLONG_MAX, redacted, skipped, &last_session);
     a->bad_lines += bad;
     json_t *file = json_pack("{s:s, s:s?, s:I, s:I, s:b}", "path", path,
                              "format", hint ? hint->desc.name : NULL,
                              "records", (json_int_t)records, "bad_lines",
                              (json_int_t)bad, "sidecar", meta.fd >= 0);
-    if (meta.fd >= 0)
+    if (meta.fd >= 0) {
         json_object_set(file, "redacted", redacted);
+        json_object_set(file, "skipped", skipped);
+    }
     json_array_append_new(a->files, file);
     json_decref(redacted);
+    json_decref(skipped);
     core_free(last_session);
     core_lines_close(&meta);
     core_lines_close(&in);

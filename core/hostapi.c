@@ -30,4 +30,5 @@ const synth_host_api core_host_api = {
     .score_as = core_ctx_score_as,
     .observe = core_ctx_observe,
     .is_probe = core_ctx_is_probe,
+    .skip_session = core_ctx_skip,
 };

@@ -113,6 +113,7 @@ void core_ctx_release(synth_ctx *ctx)
     for (size_t i = 0; i < ctx->nrecords; i++)
         core_record_clear(&ctx->records[i]);
     core_free(ctx->records);
+    json_decref(ctx->skips);
     memset(ctx, 0, sizeof *ctx);
 }
 
@@ -279,6 +280,28 @@ int core_ctx_drop(synth_ctx *ctx, const char *reason)
     ctx->dropped = 1;
     core_free(ctx->drop_reason);
     ctx->drop_reason = core_strdup(reason ? reason : "dropped");
+    return SYNTH_OK;
+}
+
+int core_ctx_skip(synth_ctx *ctx, const char *code, const char *fmt, ...)
+{
+    if (ctx == NULL || ctx->inst->plugin->desc.kind != SYNTH_KIND_FORMATTER ||
+        ctx->call != CORE_CALL_SESSION)
+        return SYNTH_ESTATE;
+    if (code == NULL || *code == '\0' || strspn(code,
+            "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(code))
+        return SYNTH_EINVAL;
+    core_strbuf msg = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    core_strbuf_vprintf(&msg, fmt ? fmt : "", ap);
+    va_end(ap);
+    if (ctx->skips == NULL)
+        ctx->skips = json_array();
+    json_array_append_new(ctx->skips,
+                          json_pack("{s:s, s:s}", "code", code, "message",
+                                    core_strbuf_str(&msg)));
+    core_strbuf_free(&msg);
     return SYNTH_OK;
 }
 

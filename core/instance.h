@@ -74,6 +74,8 @@ struct synth_ctx {
     core_record *records; /* owned (formatter calls): emitted records */
     size_t nrecords, cap;
     core_record *record;  /* borrowed (record calls) */
+    json_t *skips;        /* owned (formatter session calls), or NULL:
+                             [{"code", "message"}] said through skip_session() */
 };
 
 /* Validate the options for plugin p from the config (plugins.<name> and
@@ -133,6 +135,8 @@ int core_ctx_score(synth_ctx *ctx, double score);
 int core_ctx_issue(synth_ctx *ctx, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int core_ctx_is_probe(synth_ctx *ctx);
+int core_ctx_skip(synth_ctx *ctx, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int core_ctx_count(synth_ctx *ctx, const char *name, long long delta);
 int core_ctx_observe(synth_ctx *ctx, const char *name, double value);
 const char *core_ctx_record_format(synth_ctx *ctx);

@@ -259,6 +259,23 @@ static void run_formatter(core_pipeline *p, size_t f, json_t *session)
         count_error(p);
     for (size_t i = 0; rc >= 0 && i < ctx.nrecords; i++)
         finish_record(p, f, &ctx.records[i], session);
+    size_t i;
+    json_t *skip;
+    json_array_foreach(rc >= 0 ? ctx.skips : NULL, i, skip) {
+        /* what a format left out: counted, and traced in the sidecar */
+        core_strbuf name = {0};
+        core_strbuf_printf(&name, "%s.skipped_%s", ctx.inst->plugin->desc.name,
+                           json_string_value(json_object_get(skip, "code")));
+        core_ctx_count(&ctx, core_strbuf_str(&name), 1);
+        core_strbuf_free(&name);
+        json_t *meta = json_pack("{s:n, s:O, s:O, s:O}", "line", "session",
+                                 json_object_get(session, "id"), "part",
+                                 json_object_get(session, "part"), "skipped",
+                                 skip);
+        if (p->cfg->sidecar && core_writer_note(&p->writers[f], meta) != SYNTH_OK)
+            p->io_error = 1;
+        json_decref(meta);
+    }
     core_ctx_release(&ctx);
 }
 

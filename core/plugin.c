@@ -174,6 +174,17 @@ int core_registry_add(core_registry *r, const char *path)
                            d->name, d->kind);
         return refuse(p, SYNTH_EINVAL, &why);
     }
+    if (d->dataset_info) {
+        json_t *entry = json_loads(d->dataset_info, 0, NULL);
+        int ok = json_is_object(entry);
+        json_decref(entry);
+        if (!ok) {
+            core_strbuf_printf(&why, "plugin \"%s\": dataset_info is not a "
+                                     "JSON object",
+                               d->name);
+            return refuse(p, SYNTH_EINVAL, &why);
+        }
+    }
     if (core_options_check_table(d->options, &why) != SYNTH_OK) {
         core_strbuf msg = {0};
         core_strbuf_printf(&msg, "plugin \"%s\": %s", d->name,

@@ -331,6 +331,17 @@ int core_writer_put(core_writer *w, json_t *record, json_t *meta)
     return SYNTH_OK;
 }
 
+int core_writer_note(core_writer *w, json_t *meta)
+{
+    if (w->error)
+        return SYNTH_EIO;
+    if (w->meta && put_line(w, w->meta, &w->unsynced[1], meta) != SYNTH_OK) {
+        w->error = errno ? errno : EIO;
+        return SYNTH_EIO;
+    }
+    return SYNTH_OK;
+}
+
 /* Flush, fsync and close fp.  Returns 0 or an errno value. */
 static int finish_file(FILE **fp)
 {

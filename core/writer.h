@@ -70,6 +70,9 @@ int core_writer_sync(core_writer *w, json_t **state, core_strbuf *why);
 /* Append record (borrowed) as one line, and meta (borrowed, may be NULL)
  * to the sidecar.  Returns SYNTH_OK or SYNTH_EIO (also remembered). */
 int core_writer_put(core_writer *w, json_t *record, json_t *meta);
+/* A sidecar line without a record (a session skipped, with why); nothing
+ * without a sidecar.  Returns as core_writer_put. */
+int core_writer_note(core_writer *w, json_t *meta);
 /* Push buffered lines to the file now (live output gathers whole lines
  * and writes them here, or every 64 KB).  Returns SYNTH_OK or
  * SYNTH_EIO. */

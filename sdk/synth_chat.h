@@ -420,8 +420,9 @@ static inline json_t *synth_chat_messages(json_t *out, const char *system,
  * Returns a new object {"messages": [...], "tools": [definitions of the
  * tools called, in first-call order], "parallel": bool (a step made more
  * than one call), "turns": [ids of the turns used], "invented": n,
- * "skipped": turns left out}, or NULL when no turn is a coherent exchange
- * (*why says so). */
+ * "skipped": turns left out}, or NULL when no turn is a coherent exchange;
+ * *why then says why as a code: "no_input" (no turn has a user input) or
+ * "no_answer" (none that has one has a final answer). */
 static inline json_t *synth_chat_session(const json_t *session, json_t *state,
                                          const json_t *defined,
                                          const char **why)
@@ -433,15 +434,16 @@ static inline json_t *synth_chat_session(const json_t *session, json_t *state,
             synth_chat_learn(state, a);
     json_t *msgs = json_array(), *turns = json_array();
     unsigned next = 1;
-    size_t invented = 0, skipped = 0;
+    size_t invented = 0, skipped = 0, inputs = 0;
     json_array_foreach(json_object_get(session, "turns"), i, turn) {
+        inputs += synth_turn_input_text(turn) != NULL;
         if (synth_chat_turn(msgs, turn, &next, &invented))
             json_array_append(turns, json_object_get(turn, "id"));
         else
             skipped++;
     }
     if (json_array_size(turns) == 0) {
-        *why = "no turn with an input and a final answer";
+        *why = inputs ? "no_answer" : "no_input";
         json_decref(msgs);
         json_decref(turns);
         return NULL;
@@ -748,8 +750,10 @@ static inline void synth_chat_base_destroy(synth_chat_base *b)
 }
 
 /* The chat form of session for a chat format's session(): NULL when the
- * capture switch is off or when no turn is a coherent exchange (counted
- * as <format>.sessions_skipped).  A new reference otherwise (see
+ * capture switch is off or when no turn is a coherent exchange (said
+ * through host->skip_session, which counts it as <format>: skipped_<why> and
+ * traces it in the sidecar; a host older than ABI 1.2 counts
+ * <format>.skipped_<why> only).  A new reference otherwise (see
  * synth_chat_session); with weight_model_errors and drop_faults, its
  * messages are without the model-fault calls (synth_chat_without_faults),
  * for the dialects that cannot weigh them. */
@@ -763,9 +767,17 @@ static inline json_t *synth_chat_for(synth_chat_base *b,
     const char *why = NULL;
     json_t *chat = synth_chat_session(session, b->state, b->defined, &why);
     if (chat == NULL) {
-        char counter[96];
-        snprintf(counter, sizeof counter, "%.70s.sessions_skipped", format);
-        host->count(ctx, counter, 1);
+        const char *text = strcmp(why, "no_input") == 0
+                               ? "no turn has a user input"
+                               : "no turn with a user input has a final "
+                                 "answer";
+        if (SYNTH_HAS_FIELD(host, synth_host_api, skip_session)) {
+            host->skip_session(ctx, why, "%s", text);
+        } else {
+            char counter[96];
+            snprintf(counter, sizeof counter, "%.60s.skipped_%s", format, why);
+            host->count(ctx, counter, 1);
+        }
         return NULL;
     }
     if (drop_faults && b->weight_model_errors)
@@ -961,8 +973,9 @@ static inline int synth_chat_emit_pair(const synth_host_api *host,
 static inline int synth_chat_emit(const synth_host_api *host, synth_ctx *ctx,
                                   json_t *chat, json_t *record)
 {
-    json_t *lineage = json_pack("{s:O, s:O}", "turns",
+    json_t *lineage = json_pack("{s:O, s:O, s:O}", "turns",
                                 json_object_get(chat, "turns"),
+                                "turns_left_out", json_object_get(chat, "skipped"),
                                 "invented_calls_left_out",
                                 json_object_get(chat, "invented"));
     json_decref(chat);

@@ -1,5 +1,5 @@
 /*
- * synth_plugin.h -- the synthhost plugin ABI, version 1.
+ * synth_plugin.h -- the synthhost plugin ABI, version 1 (1.2).
  *
  * This header is the whole contract between synthhost (the host) and a
  * plugin (a shared object loaded with dlopen).  A plugin needs nothing else:
@@ -50,7 +50,7 @@ extern "C" {
 #endif
 
 #define SYNTH_ABI_MAJOR 1
-#define SYNTH_ABI_MINOR 1
+#define SYNTH_ABI_MINOR 2
 
 /* Marks the one symbol a plugin exports; build with -fvisibility=hidden. */
 #if defined(__GNUC__)
@@ -320,6 +320,19 @@ typedef struct synth_host_api {
      * not remember it (e.g. for duplicate detection).  0 otherwise.  The
      * host ignores count() and observe() during such calls. */
     int (*is_probe)(synth_ctx *ctx);
+
+    /* ---- 1.2: SYNTH_HAS_FIELD(host, synth_host_api, skip_session) ---- */
+    /* skip_session(): formatters, in session(): the current session gives no
+     * record of this format, and why.  code is a stable snake_case name
+     * ("no_answer"), counted in the run summary as <format>:
+     * skipped_<code>; with sidecar = true the sidecar gets a line
+     * {"line": null, "session", "part", "skipped": {"code", "message"}}
+     * (message: printf format), so what was left out is as traceable as
+     * what was written.  Never pass sensitive text in either.  Returns
+     * SYNTH_OK, SYNTH_EINVAL for a code that is not [a-z0-9_]+, or
+     * SYNTH_ESTATE outside a formatter's session(). */
+    int (*skip_session)(synth_ctx *ctx, const char *code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 } synth_host_api;
 
 /* ------------------------------------------------------------------ */
@@ -393,14 +406,29 @@ typedef struct synth_plugin {
      * (borrowed).  Returns SYNTH_OK, or a SYNTH_E* code after host->error;
      * on failure the host starts afresh and says why.  May be NULL. */
     int (*restore)(void *instance, synth_ctx *ctx, json_t *state);
+
+    /* ---- 1.2 ---- */
+    /* Formatters whose files LLaMA-Factory loads: the file's entry in its
+     * dataset_info.json, as JSON text without "file_name", e.g.
+     * "{\"formatting\": \"sharegpt\", \"columns\": {...}}" (static).
+     * When a file of this format is published, the host merges
+     * {"<file name without .jsonl>": entry + "file_name"} into
+     * <output_dir>/dataset_info.json (made when missing, other entries
+     * kept), so LLaMA-Factory's dataset_dir can point at output_dir.
+     * Checked when loaded: it must be a JSON object.  NULL: no entry. */
+    const char *dataset_info;
 } synth_plugin;
 
-/* Size of the whole 1.0 descriptor (1.1 appended save and restore). */
+/* Size of the whole descriptor of each minor version (1.1 appended save
+ * and restore, 1.2 dataset_info). */
 #define SYNTH_PLUGIN_SIZE_1_0 \
     (offsetof(synth_plugin, record_fields) + \
      sizeof(((synth_plugin *)0)->record_fields))
 #define SYNTH_PLUGIN_SIZE_1_1 \
     (offsetof(synth_plugin, restore) + sizeof(((synth_plugin *)0)->restore))
+#define SYNTH_PLUGIN_SIZE_1_2 \
+    (offsetof(synth_plugin, dataset_info) + \
+     sizeof(((synth_plugin *)0)->dataset_info))
 /* The smallest struct_size the host accepts: the identity fields through
  * `name`.  Every later field is optional; those past struct_size are
  * treated as NULL/0 and never read. */

@@ -221,7 +221,7 @@ static void test_plugins_listing(void **state)
     /* the installed binary finds ../lib/synthhost/plugins by itself */
     char *dir = installed("lib/synthhost/plugins");
     assert_non_null(strstr(out, dir));
-    assert_non_null(strstr(out, "instruction-tuning  (formatter 1.0.0, ABI 1.1)"));
+    assert_non_null(strstr(out, "instruction-tuning  (formatter 1.0.0, ABI 1.2)"));
     free(dir);
     free(out);
     free(host);

@@ -766,7 +766,7 @@ static void test_cli(void **state)
     (void)state;
     char *out = NULL, *err = NULL, *conf = default_conf();
     assert_int_equal(run(&err, &out, NULL, "--version", NULL), 0);
-    assert_string_equal(out, "synthhost 0.1.0 (plugin ABI 1.1)\n");
+    assert_string_equal(out, "synthhost 0.1.0 (plugin ABI 1.2)\n");
     free(out);
     free(err);
     assert_int_equal(run(&err, &out, NULL, "--help", NULL), 0);
@@ -788,8 +788,8 @@ static void test_cli(void **state)
     free(err);
     assert_int_equal(run(&err, &out, NULL, "plugins", NULL), 0);
     assert_non_null(strstr(out, "instruction-tuning  (formatter 1.0.0, ABI "
-                                "1.1)"));
-    assert_non_null(strstr(out, "conversation  (formatter 1.0.0, ABI 1.1)"));
+                                "1.2)"));
+    assert_non_null(strstr(out, "conversation  (formatter 1.0.0, ABI 1.2)"));
     assert_non_null(strstr(out, "system"));
     assert_non_null(strstr(out, "default: You are a helpful AI assistant "
                                 "agent."));
@@ -805,7 +805,7 @@ static void test_cli(void **state)
     char *tp = tu_fmt("%s/tests/plugins", tu_build());
     assert_int_equal(run(&err, &out, NULL, "plugins", "-p", tp, NULL), 0);
     assert_non_null(strstr(out, "abi-major.so\n    refused: built for plugin "
-                                "ABI 2.1, but this host speaks ABI 1.1"));
+                                "ABI 2.2, but this host speaks ABI 1.2"));
     assert_non_null(strstr(out, "no-entry.so\n    refused: no "
                                 "synth_plugin_init() entry point"));
     /* the plugin built against the frozen 1.0 header loads (first) */

@@ -81,7 +81,7 @@ TP = $(BUILD)/tests/plugins
 TEST_PLUGINS = $(TP)/good.so $(TP)/abi-major.so $(TP)/abi-newer.so \
                $(TP)/no-entry.so $(TP)/small-struct.so $(TP)/too-small.so \
                $(TP)/init-fails.so $(TP)/bad-default.so $(TP)/bad-name.so \
-               $(TP)/abi-1.0.so $(TP)/abi-1.1.so
+               $(TP)/abi-1.0.so $(TP)/abi-1.1.so $(TP)/bad-info.so
 
 all: $(HOST) $(PLUGINS) $(UNIT_BIN) $(INTEG_BIN) $(INSTALL_BIN) $(TEST_PLUGINS) \
      $(BUILD)/genlog $(BUILD)/floor
@@ -128,6 +128,7 @@ $(TP)/too-small.so:    TPFLAGS = -DTP_STRUCT_SIZE=16 -DTP_NAME='"too-small"'
 $(TP)/init-fails.so:   TPFLAGS = -DTP_INIT_FAILS
 $(TP)/bad-default.so:  TPFLAGS = -DTP_BAD_DEFAULT -DTP_NAME='"bad-default"'
 $(TP)/bad-name.so:     TPFLAGS = -DTP_NAME='"Bad Name"'
+$(TP)/bad-info.so:     TPFLAGS = -DTP_NAME='"bad-info"' '-DTP_DATASET_INFO="[1]"'
 # built against the frozen 1.0 header, not today's
 $(TP)/abi-1.0.so:      PLUGIN_INC = -Itests/abi/1.0
 $(TP)/abi-1.0.so:      tests/abi/1.0/synth_plugin.h

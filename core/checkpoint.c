@@ -27,14 +27,14 @@ static char *in_dir(const char *dir, const char *name)
 }
 
 int core_checkpoint_write(const char *dir, const char *name, json_t *v,
-                          core_strbuf *why)
+                          size_t flags, core_strbuf *why)
 {
     char *path = in_dir(dir, name);
     core_strbuf tmp = {0};
     core_strbuf_printf(&tmp, "%s.%ld.tmp", path, (long)getpid());
     int rc = SYNTH_EIO;
     int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    char *text = json_dumps(v, JSON_COMPACT);
+    char *text = json_dumps(v, flags);
     if (fd >= 0 && text) {
         size_t n = strlen(text);
         if (write(fd, text, n) == (ssize_t)n && fsync(fd) == 0 &&
@@ -119,7 +119,7 @@ static int record_run(const char *dir, json_t *identity, json_t *files,
     json_t *run = json_deep_copy(identity);
     json_object_set(run, "files", files);
     json_array_append_new(json_object_get(state, "runs"), run);
-    int rc = core_checkpoint_write(dir, STATE_FILE, state, why);
+    int rc = core_checkpoint_write(dir, STATE_FILE, state, JSON_COMPACT, why);
     json_decref(state);
     return rc;
 }
@@ -262,7 +262,8 @@ int core_checkpoint_publish(const char *dir, core_writer *w, size_t n,
      * this publish forward */
     json_t *pending = json_pack("{s:O, s:O?}", "files", files, "identity",
                                 identity);
-    int rc = core_checkpoint_write(dir, PUBLISH_FILE, pending, why);
+    int rc = core_checkpoint_write(dir, PUBLISH_FILE, pending, JSON_COMPACT,
+                                   why);
     json_decref(pending);
     for (size_t i = 0; rc == SYNTH_OK && i < n; i++) {
         rc = core_writer_link(&w[i], why);

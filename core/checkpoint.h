@@ -33,10 +33,11 @@
 /* A fingerprint of the config: its file's bytes and the command line's
  * output and plugin directories (owned string). */
 char *core_checkpoint_fingerprint(const core_config *cfg);
-/* Write v to dir/name atomically (temporary file, fsync, rename).
- * Returns SYNTH_OK or SYNTH_EIO with the reason. */
+/* Write v to dir/name atomically (temporary file, fsync, rename), as
+ * json_dumps writes it with flags.  Returns SYNTH_OK or SYNTH_EIO with
+ * the reason. */
 int core_checkpoint_write(const char *dir, const char *name, json_t *v,
-                          core_strbuf *why);
+                          size_t flags, core_strbuf *why);
 /* The fingerprint and inputs of this run (new reference), or NULL when an
  * input is stdin or missing (nothing to remember then). */
 json_t *core_checkpoint_identity(const core_config *cfg);

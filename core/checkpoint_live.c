@@ -377,7 +377,7 @@ int core_live_checkpoint_save(core_live_checkpoint *ck, int force,
                               (json_int_t)core_pipeline_clock(p), "plugins",
                               core_pipeline_save(p));
     int rc = core_checkpoint_write(ck->cfg->output_dir, LIVE_CHECKPOINT,
-                                   state, why);
+                                   state, JSON_COMPACT, why);
     ck->marked_lines = lines;
     ck->marked_records = records;
     json_decref(state);

@@ -5,6 +5,7 @@
 #include "lines.h"
 #include "queue.h"
 #include "log.h"
+#include "catalog.h"
 #include "checkpoint.h"
 #include "feed.h"
 #include "instance.h"
@@ -533,11 +534,33 @@ int core_pipeline_start(core_pipeline *p, int live, json_t *resume)
     return SYNTH_OK;
 }
 
+/* dataset_info.json for this run's files that hold records (live: all,
+ * from their creation on).  A failure is a warning: the datasets are
+ * written all the same. */
+static void update_catalog(core_pipeline *p)
+{
+    size_t n = p->formatters.n;
+    const core_plugin **formats = core_calloc(n + 1, sizeof *formats);
+    const char **paths = core_calloc(n + 1, sizeof *paths);
+    for (size_t f = 0; f < n; f++) {
+        formats[f] = p->formatters.v[f]->plugin;
+        paths[f] = p->live || p->records[f] ? p->writers[f].path : NULL;
+    }
+    core_strbuf why = {0};
+    if (core_catalog_add(p->cfg->output_dir, formats, paths, n, &why) !=
+        SYNTH_OK)
+        core_warn("%s", core_strbuf_str(&why));
+    core_strbuf_free(&why);
+    core_free(formats);
+    core_free(paths);
+}
+
 int core_pipeline_create(core_pipeline *p, core_strbuf *why)
 {
     for (size_t f = 0; f < p->formatters.n; f++)
         if (core_writer_create_live(&p->writers[f], why) != SYNTH_OK)
             return SYNTH_EIO;
+    update_catalog(p);
     return SYNTH_OK;
 }
 
@@ -726,6 +749,8 @@ int core_pipeline_finish(core_pipeline *p, int rc)
         /* all or nothing, exactly once even across a crash */
         core_error("%s", core_strbuf_str(&why));
         rc = SYNTH_EIO;
+    } else if (rc == SYNTH_OK) {
+        update_catalog(p);
     }
     core_strbuf_free(&why);
     if (rc == SYNTH_OK && p->plugin_errors)

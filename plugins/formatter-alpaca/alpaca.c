@@ -97,6 +97,10 @@ static const synth_plugin al_plugin = {
     .destroy = al_destroy,
     .session = al_session,
     .record_fields = record_fields,
+    .dataset_info =
+        "{\"formatting\": \"alpaca\", \"columns\": {\"prompt\": "
+        "\"instruction\", \"query\": \"input\", \"response\": \"output\", "
+        "\"system\": \"system\", \"history\": \"history\"}}",
 };
 
 SYNTH_PLUGIN_ENTRY(al_plugin, host)

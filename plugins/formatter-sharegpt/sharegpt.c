@@ -109,6 +109,14 @@ static const synth_plugin sg_plugin = {
     .destroy = sg_destroy,
     .session = sg_session,
     .record_fields = record_fields,
+    /* LLaMA-Factory's entry; the tags are its defaults, spelled out */
+    .dataset_info =
+        "{\"formatting\": \"sharegpt\", \"columns\": {\"messages\": "
+        "\"conversations\", \"system\": \"system\", \"tools\": \"tools\"}, "
+        "\"tags\": {\"role_tag\": \"from\", \"content_tag\": \"value\", "
+        "\"user_tag\": \"human\", \"assistant_tag\": \"gpt\", "
+        "\"observation_tag\": \"observation\", \"function_tag\": "
+        "\"function_call\", \"system_tag\": \"system\"}}",
 };
 
 SYNTH_PLUGIN_ENTRY(sg_plugin, host)

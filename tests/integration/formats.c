@@ -360,6 +360,53 @@ static void test_custom(void **state)
  * conversation's), and the agent's tool use shows: parallel calls, failed
  * calls with their errors, model-fault calls at weight 0 (OpenAI) or left
  * out (HF). */
+/* dataset_info.json in out has the entry of format's file, whose
+ * columns are fields of every record (recs) and whose tags are the roles
+ * the records use: LLaMA-Factory can load the file by the entry's name. */
+static void check_dataset_info(const char *out, const char *format,
+                               const char *formatting, json_t *recs)
+{
+    char *path = tu_fmt("%s/dataset_info.json", out);
+    json_t *info = json_load_file(path, 0, NULL);
+    free(path);
+    char *file = tu_format_file(out, format);
+    assert_non_null(info);
+    assert_non_null(file);
+    const char *base = strrchr(file, '/') + 1;
+    char *name = tu_fmt("%.*s", (int)(strlen(base) - 6), base);
+    json_t *entry = json_object_get(info, name);
+    if (entry == NULL)
+        fail_msg("dataset_info.json has no \"%s\"", name);
+    assert_string_equal(str(entry, "file_name"), base);
+    assert_string_equal(str(entry, "formatting"), formatting);
+    const char *col;
+    json_t *field, *r;
+    size_t i;
+    json_object_foreach(json_object_get(entry, "columns"), col, field)
+        json_array_foreach(recs, i, r)
+            if (json_object_get(r, json_string_value(field)) == NULL)
+                fail_msg("%s column %s: record %zu has no \"%s\"", format, col,
+                         i + 1, json_string_value(field));
+    json_t *tags = json_object_get(entry, "tags");
+    json_array_foreach(recs, i, r) {
+        size_t k;
+        json_t *t;
+        json_array_foreach(json_object_get(r, "conversations"), k, t) {
+            const char *from = str(t, str(tags, "role_tag"));
+            assert_non_null(from);
+            assert_true(strcmp(from, str(tags, "user_tag")) == 0 ||
+                        strcmp(from, str(tags, "assistant_tag")) == 0 ||
+                        strcmp(from, str(tags, "observation_tag")) == 0 ||
+                        strcmp(from, str(tags, "function_tag")) == 0);
+            assert_true(json_is_string(json_object_get(t, str(tags,
+                                                              "content_tag"))));
+        }
+    }
+    free(name);
+    free(file);
+    json_decref(info);
+}
+
 static void test_chat_formats(void **state)
 {
     (void)state;
@@ -411,6 +458,7 @@ static void test_chat_formats(void **state)
             calls += strcmp(str(t, "from"), "function_call") == 0;
     }
     assert_true(calls > 30);
+    check_dataset_info(out, "sharegpt", "sharegpt", sg);
     json_decref(sg);
     /* alpaca: a record per answered turn (as instruction-tuning), its
      * history the session's earlier exchanges, each a non-empty pair */
@@ -432,10 +480,62 @@ static void test_chat_formats(void **state)
         with_history += json_array_size(json_object_get(r, "history")) > 0;
     }
     assert_true(with_history > 0 && with_history < json_array_size(al));
+    check_dataset_info(out, "alpaca", "alpaca", al);
     json_decref(al);
     json_decref(it);
     json_decref(conv);
     done_with(out);
+}
+
+/* dataset_info.json: what is there is kept (another dataset, an earlier
+ * run); a file that is not a JSON object is left alone, with a warning,
+ * and the datasets are written all the same. */
+static void test_dataset_info_merged(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *out = tu_fmt("%s/out", dir), *conf = tu_fmt("%s/t.conf", dir);
+    char *info = tu_fmt("%s/dataset_info.json", out);
+    char *host = tu_fmt("%s/synthhost", tu_build());
+    char *cmd = tu_fmt("mkdir -p %s", out);
+    assert_int_equal(system(cmd), 0);
+    tu_write(info, "{\"mine\": {\"file_name\": \"mine.json\"}}");
+    static const char *const formats[] = {"sharegpt", "alpaca"};
+    for (int run = 0; run < 2; run++) {
+        char *text = tu_fmt("input = \"%s/examples/agent-log.jsonl\";\n"
+                            "formats = [\"%s\"];\n",
+                            tu_root(), formats[run]);
+        tu_write(conf, text);
+        char *argv[] = {host, "-c", conf, "-o", out, NULL};
+        char *err = NULL;
+        assert_int_equal(tu_run(argv, NULL, NULL, &err), 0);
+        char *file = tu_format_file(out, formats[run]);
+        assert_non_null(file);
+        if (run == 0) {
+            json_t *v = json_load_file(info, 0, NULL);
+            assert_string_equal(str(json_object_get(v, "mine"), "file_name"),
+                                "mine.json");
+            assert_int_equal(json_object_size(v), 2);
+            json_decref(v);
+            tu_write(info, "[\"not\", \"an object\"]");
+        } else {
+            assert_non_null(strstr(err, "dataset_info.json is not a JSON "
+                                        "object; not updated"));
+            char *kept = tu_read(info);
+            assert_string_equal(kept, "[\"not\", \"an object\"]");
+            free(kept);
+        }
+        free(file);
+        free(err);
+        free(text);
+    }
+    free(cmd);
+    free(host);
+    free(info);
+    free(conf);
+    free(out);
+    tu_rmrf(dir);
+    free(dir);
 }
 
 /* The preference formats: every record keeps its trainer's rules
@@ -454,16 +554,23 @@ static void test_preference_formats(void **state)
     size_t counts[3];
     for (int f = 0; f < 3; f++) {
         json_t *meta, *recs = records(out, formats[f].format, &meta);
-        size_t i, retries = 0, trues = 0;
+        size_t i, retries = 0, trues = 0, scores = 0;
         json_t *r;
         json_array_foreach(recs, i, r) {
             char *why = pref_check(r, formats[f].kind);
             if (why)
                 fail_msg("%s record %zu: %s", formats[f].format, i + 1, why);
-            retries += strcmp(str(json_object_get(json_array_get(meta, i),
-                                                  "lineage"),
-                                  "source"),
-                              "retry") == 0;
+            json_t *lineage = json_object_get(json_array_get(meta, i),
+                                              "lineage");
+            retries += strcmp(str(lineage, "source"), "retry") == 0;
+            if (strcmp(str(lineage, "source"), "scores") == 0) {
+                /* across sessions, apart by the default margin at least */
+                scores++;
+                assert_true(json_real_value(json_object_get(
+                                lineage, "margin")) >= 0.2);
+                assert_true(json_array_size(json_object_get(
+                                lineage, "sessions")) >= 2);
+            }
             trues += json_is_true(json_object_get(r, "label"));
         }
         counts[f] = json_array_size(recs);
@@ -473,6 +580,7 @@ static void test_preference_formats(void **state)
             assert_true(retries > 0 && retries < counts[f]);
         if (formats[f].kind == PREF_KTO)
             assert_int_equal(trues * 2, counts[f]);
+        assert_true(scores > 0);
         json_decref(recs);
         json_decref(meta);
     }
@@ -851,6 +959,7 @@ int main(void)
         cmocka_unit_test(test_grpo),
         cmocka_unit_test(test_custom),
         cmocka_unit_test(test_chat_formats),
+        cmocka_unit_test(test_dataset_info_merged),
         cmocka_unit_test(test_preference_formats),
         cmocka_unit_test(test_capture_switches),
         cmocka_unit_test(test_filter_contexts),

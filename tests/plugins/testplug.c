@@ -141,6 +141,9 @@ static const synth_plugin tp_plugin = {
     .destroy = tp_destroy,
     .session = tp_session,
     .flush = tp_flush,
+#ifdef TP_DATASET_INFO
+    .dataset_info = TP_DATASET_INFO,
+#endif
 };
 
 #ifndef TP_NO_ENTRY

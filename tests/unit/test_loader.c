@@ -46,6 +46,8 @@ static const struct {
     {"bad-default.so", SYNTH_EINVAL,
      "option \"count\": default \"many\" is not a valid int"},
     {"bad-name.so", SYNTH_EINVAL, "bad plugin name \"Bad Name\""},
+    {"bad-info.so", SYNTH_EINVAL,
+     "plugin \"bad-info\": dataset_info is not a JSON object"},
 };
 
 static void test_variants(void **state)

@@ -9,7 +9,7 @@ build=${1:-build}
 sizes=${BENCH_SIZES:-10M 100M 1G}
 dir=$build/bench
 mkdir -p "$dir"
-cp bench/bench.conf "$dir/bench.conf"
+cp bench/bench.conf bench/trainer.conf "$dir/"
 [ -f "$dir/bench.key" ] || { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/bench.key"; echo >> "$dir/bench.key"; chmod 600 "$dir/bench.key"; }
 
 # Each number is the best of BENCH_RUNS runs (3): this kind of machine
@@ -58,6 +58,24 @@ for size in $sizes; do
         -v fs="$f_sec" -v fr="$f_rss" 'BEGIN {
         printf "%-6s %9s | %8.2f %8.1f %10.0f %9.1f | %8.2f %8.1f %9.1f | %6.2f\n",
             size, mb, ss, mb / ss, rec / ss, sr / 1024, fs, mb / fs, fr / 1024, ss / fs }'
+    rm -rf "$out"
+done
+
+# The trainer formats (bench/trainer.conf: the seven SFT and preference
+# dialects, privacy and sidecars as above) on the same logs.
+trainer_sizes=${BENCH_TRAINER_SIZES:-10M 100M}
+echo
+printf '%-6s %9s | %8s %8s %10s %9s   (trainer formats: bench/trainer.conf)\n' \
+    size "input MB" "synth s" "MB/s" "records/s" "RSS MB"
+for size in $trainer_sizes; do
+    log=$dir/log-$size.jsonl
+    [ -f "$log" ] || "$build/genlog" --bytes "$size" --seed 42 -o "$log" 2>/dev/null
+    mb=$(awk -v b="$(stat -c %s "$log")" 'BEGIN { printf "%.1f", b / 1048576 }')
+    out=$dir/out
+    set -- $(run "$build/synthhost" -c "$dir/trainer.conf" -i "$log" -o "$out")
+    records=$(sed -n 's/^synthhost: wrote \([0-9]*\) .*/\1/p' "$dir/stderr.txt" | awk '{ n += $1 } END { print n + 0 }')
+    awk -v size="$size" -v mb="$mb" -v s="$1" -v rss="$2" -v rec="$records" 'BEGIN {
+        printf "%-6s %9s | %8.2f %8.1f %10.0f %9.1f\n", size, mb, s, mb / s, rec / s, rss / 1024 }'
     rm -rf "$out"
 done
 

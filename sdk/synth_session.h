@@ -154,12 +154,10 @@ static inline json_t *synth_duration(const json_t *span)
  * final answer.  Else 0. */
 static inline int synth_turn_failed(const json_t *turn)
 {
+    if (!synth_turn_actions_ok(turn))
+        return 1;
     size_t i;
     json_t *el;
-    json_array_foreach(json_object_get(turn, "actions"), i, el) {
-        if (!synth_action_ok(el))
-            return 1;
-    }
     json_array_foreach(json_object_get(turn, "outputs"), i, el) {
         const char *s = synth_str(el, "status");
         if (s && strcmp(s, "rejected") == 0)

@@ -19,7 +19,8 @@ static const char *const top_keys[] = {
     "control", "poll_ms", "checkpoint", NULL};
 static const char *const session_keys[] = {"idle_gap_ms", "max_turns",
                                            "max_bytes", "max_open",
-                                           "idle_timeout_ms", NULL};
+                                           "idle_timeout_ms",
+                                           "open_turn_timeout_ms", NULL};
 
 void core_config_defaults(core_config *c)
 {
@@ -32,6 +33,7 @@ void core_config_defaults(core_config *c)
     c->limits.max_bytes = 16u << 20;
     c->limits.max_open = 1000;
     c->limits.idle_timeout_ms = 60000;
+    c->limits.open_turn_timeout_ms = 10LL * 60 * 1000;
     c->max_line_bytes = 64u << 20;
     c->skip_superseded = 1;
     c->threads = 2;
@@ -280,6 +282,8 @@ static void load_session(core_config *c, const config_setting_t *g)
             c->limits.max_bytes = (size_t)v;
         else if (strcmp(name, "idle_timeout_ms") == 0)
             c->limits.idle_timeout_ms = v;
+        else if (strcmp(name, "open_turn_timeout_ms") == 0)
+            c->limits.open_turn_timeout_ms = v;
         else
             c->limits.max_open = (size_t)v;
     }

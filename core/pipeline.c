@@ -593,7 +593,7 @@ void core_pipeline_tick(core_pipeline *p, long long now_ms)
 void core_pipeline_process(core_pipeline *p)
 {
     core_feed_flush(p->feed);
-    core_sessionizer_flush(p->sz);
+    core_sessionizer_cut(p->sz); /* more of them may come */
     core_pipeline_drain(p);
     for (size_t f = 0; f < p->formatters.n; f++)
         run_formatter(p, f, NULL);
@@ -818,7 +818,7 @@ json_t *core_pipeline_status(const core_pipeline *p)
     json_t *counters = json_deep_copy(p->counters.values);
     pthread_mutex_unlock((pthread_mutex_t *)&p->counters.lock);
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-                     "s:o, s:o, s:o}",
+                     "s:I, s:I, s:o, s:o, s:o}",
                      "bytes", (json_int_t)p->in.bytes, "lines",
                      (json_int_t)p->in.lines, "bad_lines",
                      (json_int_t)p->in.bad, "events", (json_int_t)events,
@@ -829,6 +829,10 @@ json_t *core_pipeline_status(const core_pipeline *p)
                      "sessions_cleared", (json_int_t)p->sessions_cleared,
                      "records_cleared", (json_int_t)p->records_cleared,
                      "records_dropped", (json_int_t)p->records_dropped,
+                     "open_turns_cut",
+                     (json_int_t)(st ? st->open_turns_cut : 0),
+                     "open_turns_carried",
+                     (json_int_t)(st ? st->open_turns_carried : 0),
                      "records", records, "files", files, "counters",
                      counters);
 }
@@ -857,11 +861,13 @@ void core_pipeline_summary(const core_pipeline *p)
         core_note("sessions: %llu with %llu turns (closed: %llu at end of "
                   "input, %llu idle, %llu at size cap, %llu evicted; peak "
                   "%zu open); %llu duplicate ids ignored, %llu calls "
-                  "seen only through their result or error",
+                  "seen only through their result or error; %llu open "
+                  "turns cut (%llu carried to the next part)",
                   st->sessions, st->turns, st->closed[CORE_CLOSE_END],
                   st->closed[CORE_CLOSE_IDLE], st->closed[CORE_CLOSE_CAP],
                   st->closed[CORE_CLOSE_EVICT], st->open_peak,
-                  st->duplicates, st->orphans);
+                  st->duplicates, st->orphans, st->open_turns_cut,
+                  st->open_turns_carried);
     }
     /* where the time went, for tuning (threads = 2): the stage that
      * needs the most CPU bounds the run */

@@ -33,8 +33,21 @@ typedef struct open_session {
     unsigned long long first_pos, last_pos; /* its first and last line */
     int part;
     int has_runs;             /* this context's log has run lines */
+    unsigned long long events;    /* events added so far */
+    unsigned long long open_at;   /* turn_open() cached as of this many */
+    int open_cached;
     struct open_session *prev, *next;  /* LRU list, head = most recent */
 } open_session;
+
+/* The open turn of a session that was cut, waiting for its context's next
+ * event to start the next part (see core_sessionizer_cut). */
+typedef struct carried_turn {
+    json_t *turn;             /* owned: the turn's id, input, start, steps */
+    char *type;               /* owned: the session type */
+    long long step;
+    int part, has_runs;
+    unsigned long long order; /* the oldest is dropped first */
+} carried_turn;
 
 struct core_sessionizer {
     core_session_limits lim;
@@ -50,6 +63,9 @@ struct core_sessionizer {
     core_session_replay replay;   /* after a crash; all NULL otherwise */
     int replaying;            /* the event being added is replayed */
     unsigned long long since_scan;
+    core_map *carried;        /* context id -> carried_turn* (owned) */
+    unsigned long long carry_order;
+    int cutting;              /* in core_sessionizer_cut */
     core_session_stats st;
 };
 
@@ -126,6 +142,7 @@ static open_session *session_open(core_sessionizer *z, const char *id,
     s->id = core_strdup(id);
     s->elems = core_map_new();
     s->first_ts = s->last_ts = -1;
+    s->open_at = (unsigned long long)-1; /* turn_open() not asked yet */
     s->part = part;
     char *derived = NULL;
     if (type == NULL) {
@@ -192,11 +209,123 @@ static void session_free(open_session *s)
     core_free(s);
 }
 
+/* Return a new, empty turn (id stolen, may be NULL). */
+static json_t *turn_new(json_t *id)
+{
+    json_t *turn = json_object();
+    synth_set(turn, "id", id);
+    synth_set(turn, "start", NULL);
+    synth_set(turn, "end", NULL);
+    synth_set(turn, "steps", json_integer(0));
+    synth_set(turn, "input", NULL);
+    static const char *const lists[] = {"thoughts", "actions", "outputs",
+                                        "events", "other"};
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+        synth_set(turn, lists[i], json_array());
+    return turn;
+}
+
+/* Make turn (stolen) the session's current, last turn. */
+static void turn_append(open_session *s, json_t *turn)
+{
+    json_array_append_new(s->turns, turn);
+    s->turn = turn;
+    s->nturns++;
+}
+
+/* Whether the session's last turn waits for its answer (see
+ * core_sessionizer_cut in session.h).  Cached per event: the idle scans
+ * ask again every poll. */
+static int turn_open(open_session *s)
+{
+    json_t *turn = s->turn;
+    if (turn == NULL || (json_is_null(json_object_get(turn, "id")) &&
+                         json_is_null(json_object_get(turn, "input"))))
+        return 0;
+    if (s->open_at == s->events)
+        return s->open_cached;
+    int called = 0, answered = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(turn, "actions"), i, e) {
+        const char *st = json_string_value(json_object_get(e, "status"));
+        if ((st && strcmp(st, "pending") == 0) ||
+            json_integer_value(json_object_get(e, "step")) == s->step)
+            called = 1;
+    }
+    json_array_foreach(json_object_get(turn, "outputs"), i, e) {
+        const char *st = json_string_value(json_object_get(e, "status"));
+        if (st && strcmp(st, "final") == 0 &&
+            json_integer_value(json_object_get(e, "step")) == s->step)
+            answered = 1;
+    }
+    s->open_at = s->events;
+    s->open_cached = called || !answered;
+    return s->open_cached;
+}
+
+static void carried_free(void *p)
+{
+    carried_turn *c = p;
+    if (c == NULL)
+        return;
+    json_decref(c->turn);
+    core_free(c->type);
+    core_free(c);
+}
+
+/* Keep the open last turn of s, closed before its answer came, for the
+ * next part (its input deep-copied: the session goes to another thread). */
+static void carry_turn(core_sessionizer *z, open_session *s)
+{
+    z->st.open_turns_cut++;
+    json_t *input = json_object_get(s->turn, "input");
+    if (json_is_null(input) || input == NULL)
+        return; /* no instruction to carry */
+    carried_turn *c = core_calloc(1, sizeof *c);
+    c->turn = turn_new(json_deep_copy(json_object_get(s->turn, "id")));
+    synth_set(c->turn, "input", json_deep_copy(input));
+    synth_set(c->turn, "start", json_deep_copy(json_object_get(s->turn,
+                                                               "start")));
+    synth_set(c->turn, "steps", json_deep_copy(json_object_get(s->turn,
+                                                               "steps")));
+    synth_set(c->turn, "continued", json_true());
+    c->type = core_strdup(json_string_value(json_object_get(s->json, "type")));
+    c->step = s->step;
+    c->part = s->part + 1;
+    c->has_runs = s->has_runs;
+    c->order = ++z->carry_order;
+    carried_free(core_map_remove(z->carried, s->id));
+    core_map_put(z->carried, s->id, c);
+    z->st.open_turns_carried++;
+    size_t cap = z->lim.max_open ? z->lim.max_open : 1000;
+    if (core_map_size(z->carried) > cap) {
+        /* rare (more cut turns than open sessions): a scan is fine */
+        size_t pos = 0;
+        const char *key, *oldest = NULL;
+        void *val;
+        unsigned long long low = (unsigned long long)-1;
+        while (core_map_next(z->carried, &pos, &key, &val)) {
+            if (((carried_turn *)val)->order < low) {
+                low = ((carried_turn *)val)->order;
+                oldest = key;
+            }
+        }
+        char *k = core_strdup(oldest);
+        carried_free(core_map_remove(z->carried, k));
+        core_free(k);
+    }
+}
+
 static void session_close(core_sessionizer *z, open_session *s,
                           core_close_reason why)
 {
     core_map_remove(z->open, s->id);
     lru_unlink(z, s);
+    /* the end of the input and a cap (at a turn boundary) cut no turn */
+    if ((why == CORE_CLOSE_IDLE || why == CORE_CLOSE_EVICT || z->cutting) &&
+        turn_open(s))
+        carry_turn(z, s);
     session_finalize(z, s);
     z->st.sessions++;
     z->st.closed[why]++;
@@ -250,19 +379,7 @@ static open_session *turn_start(core_sessionizer *z, open_session *s,
         core_free(cid);
         core_free(type);
     }
-    json_t *turn = json_object();
-    synth_set(turn, "id", id ? json_string_nocheck(id) : NULL);
-    synth_set(turn, "start", NULL);
-    synth_set(turn, "end", NULL);
-    synth_set(turn, "steps", json_integer(0));
-    synth_set(turn, "input", NULL);
-    static const char *const lists[] = {"thoughts", "actions", "outputs",
-                                        "events", "other"};
-    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
-        synth_set(turn, lists[i], json_array());
-    json_array_append_new(s->turns, turn);
-    s->turn = turn;
-    s->nturns++;
+    turn_append(s, turn_new(id ? json_string_nocheck(id) : NULL));
     s->step = 0;
     return s;
 }
@@ -630,6 +747,7 @@ core_sessionizer *core_sessionizer_new(const core_session_limits *limits,
     z->sink = sink;
     z->user = user;
     z->open = core_map_new();
+    z->carried = core_map_new();
     z->clock = -1;
     return z;
 }
@@ -643,7 +761,9 @@ static void close_idle(core_sessionizer *z)
     open_session *s = z->head ? z->head->next : NULL;
     while (s != NULL) {
         open_session *next = s->next;
-        if (s->last_ts >= 0 && z->clock - s->last_ts > z->lim.idle_gap_ms)
+        if (s->last_ts >= 0 && z->clock - s->last_ts > z->lim.idle_gap_ms &&
+            (z->clock - s->last_ts > z->lim.open_turn_timeout_ms ||
+             !turn_open(s)))
             session_close(z, s, CORE_CLOSE_IDLE);
         s = next;
     }
@@ -672,9 +792,20 @@ static open_session *session_for(core_sessionizer *z, const char *context_id,
         s = NULL;
     }
     if (s == NULL) {
-        s = session_open(z, context_id, context_type, 0);
+        carried_turn *c = core_map_remove(z->carried, context_id);
+        s = session_open(z, context_id, c && !context_type ? c->type
+                                                            : context_type,
+                         c ? c->part : 0);
         s->first_src = z->at_src;
         s->first_pos = z->at_pos;
+        if (c) {
+            /* the turn that was open when the part before was cut */
+            turn_append(s, c->turn);
+            c->turn = NULL;
+            s->step = c->step;
+            s->has_runs = c->has_runs;
+            carried_free(c);
+        }
     } else if (z->head != s) {
         lru_unlink(z, s);
         lru_push(z, s);
@@ -682,10 +813,22 @@ static open_session *session_for(core_sessionizer *z, const char *context_id,
     return s;
 }
 
+/* The session to evict: the least recently active of the last few that
+ * is not waiting for an answer, else the least recently active. */
+static open_session *evictee(core_sessionizer *z)
+{
+    open_session *s = z->tail;
+    for (int i = 0; s != NULL && i < 8; i++, s = s->prev)
+        if (s != z->head && !turn_open(s))
+            return s;
+    return z->tail;
+}
+
 /* After an event: time spans, the event clock, and the closing rules. */
 static void after_event(core_sessionizer *z, open_session *s, long long ts)
 {
     s->wall_ms = z->now_ms;
+    s->events++;
     if (z->at_src && z->at_src == s->first_src)
         s->last_pos = z->at_pos;
     if (ts >= 0) {
@@ -707,7 +850,7 @@ static void after_event(core_sessionizer *z, open_session *s, long long ts)
     if (z->replaying)
         return; /* the run before closed nothing here that ended() misses */
     if (z->lim.max_open && core_map_size(z->open) > z->lim.max_open)
-        session_close(z, z->tail, CORE_CLOSE_EVICT);
+        session_close(z, evictee(z), CORE_CLOSE_EVICT);
     /* The idle scan is O(open sessions); every 256 events keeps it cheap. */
     if (++z->since_scan >= 256) {
         z->since_scan = 0;
@@ -778,6 +921,13 @@ void core_sessionizer_flush(core_sessionizer *z)
         session_close(z, z->tail, CORE_CLOSE_END);
 }
 
+void core_sessionizer_cut(core_sessionizer *z)
+{
+    z->cutting = 1;
+    core_sessionizer_flush(z);
+    z->cutting = 0;
+}
+
 void core_sessionizer_at(core_sessionizer *z, unsigned src,
                          unsigned long long pos)
 {
@@ -832,10 +982,18 @@ size_t core_sessionizer_close_stale(core_sessionizer *z, long long timeout_ms)
     /* a replay runs faster than the wall clock it stands for */
     if (z->replay.replaying && z->replay.replaying(z->replay.user, 0, 0))
         return 0;
+    long long open_timeout = timeout_ms > z->lim.open_turn_timeout_ms
+                                 ? timeout_ms
+                                 : z->lim.open_turn_timeout_ms;
     /* the list is in order of activity: the stalest sessions are last */
-    while (z->tail && z->now_ms - z->tail->wall_ms > timeout_ms) {
-        session_close(z, z->tail, CORE_CLOSE_IDLE);
-        n++;
+    open_session *s = z->tail;
+    while (s && z->now_ms - s->wall_ms > timeout_ms) {
+        open_session *prev = s->prev;
+        if (z->now_ms - s->wall_ms > open_timeout || !turn_open(s)) {
+            session_close(z, s, CORE_CLOSE_IDLE);
+            n++;
+        }
+        s = prev;
     }
     return n;
 }
@@ -850,6 +1008,8 @@ size_t core_sessionizer_clear(core_sessionizer *z)
         session_free(s);
         n++;
     }
+    core_map_free(z->carried, carried_free);
+    z->carried = core_map_new();
     return n;
 }
 
@@ -873,5 +1033,6 @@ void core_sessionizer_free(core_sessionizer *z)
     if (z == NULL)
         return;
     core_map_free(z->open, free_open);
+    core_map_free(z->carried, carried_free);
     core_free(z);
 }

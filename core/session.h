@@ -35,6 +35,9 @@ typedef struct core_session_limits {
     size_t max_bytes;        /* log bytes per part; 0: unlimited */
     size_t max_open;         /* open sessions at once; 0: unlimited */
     long long idle_timeout_ms; /* live: wall clock without events; 0 off */
+    long long open_turn_timeout_ms; /* both idle closes wait at least this
+                                       long for a session whose last turn
+                                       is open (see core_sessionizer_cut) */
 } core_session_limits;
 
 typedef struct core_session_stats {
@@ -45,6 +48,10 @@ typedef struct core_session_stats {
     unsigned long long duplicates;   /* repeated ids of one-shot refs */
     unsigned long long orphans;      /* calls known only from a result or an
                                         error event: their line never came */
+    unsigned long long open_turns_cut;  /* sessions closed while their last
+                                           turn was open */
+    unsigned long long open_turns_carried; /* of those, continued by a
+                                              later part with the input */
     size_t open_peak;
 } core_session_stats;
 
@@ -69,8 +76,25 @@ void core_sessionizer_add(core_sessionizer *z, const core_event *ev);
 void core_sessionizer_touch(core_sessionizer *z, const char *context_id,
                             const char *context_type, core_ref ref,
                             const char *id, long long ts);
-/* Close every open session (reason CORE_CLOSE_END), calling the sink. */
+/* Close every open session (reason CORE_CLOSE_END), calling the sink:
+ * the end of the input. */
 void core_sessionizer_flush(core_sessionizer *z);
+/* Close every open session now (reason CORE_CLOSE_END) although more of
+ * them may come: a live `process`.
+ *
+ * Open turns.  A turn is open while it waits for its answer: it began (a
+ * run or an input) and its latest step left a call pending, called an
+ * action (the agent runs another step with the results) or has no final
+ * output.  Agents wait minutes for tools, so neither idle close
+ * (idle_gap_ms, idle_timeout_ms) closes a session whose last turn is open
+ * before open_turn_timeout_ms, and eviction takes a session without an
+ * open turn when one of the least recently active few has none.  When a
+ * session is closed with its last turn open anyway (a cut, eviction, the
+ * longer timeout), that turn's id and input are kept, and the context's
+ * next event opens the next part with them, so the answer that comes
+ * later still has its instruction.  At most max_open turns are kept (the
+ * oldest is dropped first); a replay after a crash does not rebuild them. */
+void core_sessionizer_cut(core_sessionizer *z);
 /* Positions, for checkpoints of followed files: the source (1.., 0 for
  * none) and byte offset of the line whose event is added next.  A session
  * remembers where its first and last lines came from. */
@@ -121,8 +145,9 @@ void core_sessionizer_set_clock(core_sessionizer *z, long long clock);
  * with, for core_sessionizer_close_stale. */
 void core_sessionizer_set_now(core_sessionizer *z, long long now_ms);
 /* Close (through the sink, reason CORE_CLOSE_IDLE) every session whose
- * last event arrived more than timeout_ms of wall clock ago.  Returns how
- * many. */
+ * last event arrived more than timeout_ms of wall clock ago -- more than
+ * open_turn_timeout_ms when that is longer and its last turn is open.
+ * Returns how many. */
 size_t core_sessionizer_close_stale(core_sessionizer *z, long long timeout_ms);
 /* Drop every open session without the sink.  Returns how many. */
 size_t core_sessionizer_clear(core_sessionizer *z);

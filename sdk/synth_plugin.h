@@ -170,7 +170,8 @@ typedef struct synth_option {
  *   { "id":    "cli:raj_p",         context id
  *     "type":  "cli",               context type
  *     "part":  0,                   0, or n when a long context was split
- *                                   (idle gap / size cap) into parts
+ *                                   (idle gap / size cap / eviction /
+ *                                   a live `process`) into parts
  *     "start": ms, "end": ms,       earliest and latest timestamp seen
  *     "turns": [ turn, ... ],       in log order
  *     "redacted": {kind: count} }   set by privacy plugins: what they
@@ -181,6 +182,9 @@ typedef struct synth_option {
  *   { "id":       run id, or the input id when there are no runs, or null
  *     "start": ms, "end": ms,
  *     "steps":    number of model calls (step lines) seen
+ *     "continued": true only on the first turn of a part when the part
+ *                 before was closed while this turn waited for its
+ *                 answer: its id and input are that turn's (since 1.2)
  *     "input":    null or { "id", "type", "text",    text of the content
  *                           "user",                  user of object content
  *                           "content",               raw content (any JSON)

@@ -230,7 +230,8 @@ static int count_lines_in(const char *pattern)
 static void test_follow_rotate_truncate(void **state)
 {
     (void)state;
-    start("session = { idle_timeout_ms = 1000; };\n");
+    /* the log's unfinished runs (unknown actions) close like the rest */
+    start("session = { idle_timeout_ms = 1000; open_turn_timeout_ms = 0; };\n");
     char *it_glob = tu_fmt("'%s'/out/instruction-tuning-*.jsonl", dir);
     size_t third = nlines / 3;
     for (size_t i = 0; i < third; i++)
@@ -279,6 +280,70 @@ static void test_follow_rotate_truncate(void **state)
     free(a);
     free(b);
     free(it_glob);
+}
+
+/* A tool slower than the idle timeout (issue: a 2.5 s pause with a 1 s
+ * timeout lost the instruction-tuning record): one context's run is
+ * written up to its first call, the tool "takes" 4 idle timeouts, then
+ * the rest comes.  The turn stays whole: the records are a batch run's. */
+static void test_slow_tool_keeps_turn_whole(void **state)
+{
+    (void)state;
+    start("session = { idle_timeout_ms = 250; open_turn_timeout_ms = 5000; };\n");
+    const char *ctx = "\"contextId\":\"cli:raj_p\"";
+    char *subset = path_in("raj.jsonl");
+    FILE *f = fopen(subset, "w");
+    size_t n = 0, cut = 0;
+    for (size_t i = 0; i < nlines; i++) {
+        if (strstr(lines[i], ctx) == NULL)
+            continue;
+        if (cut == 0 && strstr(lines[i], "\"ref\":\"action_result\""))
+            cut = n; /* the tool answers here */
+        fputs(lines[i], f);
+        n++;
+    }
+    fclose(f);
+    assert_true(cut > 3);
+    size_t k = 0;
+    for (size_t i = 0; i < nlines && k < n; i++) {
+        if (strstr(lines[i], ctx) == NULL)
+            continue;
+        if (k++ == cut)
+            usleep(1000000);
+        append("agent.jsonl", lines[i]);
+    }
+    json_t *r = ctl("process", NULL);
+    json_decref(r);
+    assert_int_equal(stop(SIGTERM), 0);
+    char *out = path_in("out");
+    char *live_it = it_records(out);
+    /* the same lines in one batch run */
+    char *conf = path_in("raj.conf");
+    char *text = tu_fmt("input = \"%s\";\nformats = [\"instruction-tuning\", "
+                        "\"episodes\"];\n", subset);
+    tu_write(conf, text);
+    char *bout = path_in("raj-out");
+    char *host = tu_fmt("%s/synthhost", tu_build());
+    char *argv[] = {host, "-q", "-c", conf, "-o", bout, NULL};
+    assert_int_equal(tu_run(argv, NULL, NULL, NULL), 0);
+    char *want = it_records(bout);
+    assert_true(strlen(want) > 0);
+    assert_string_equal(live_it, want);
+    /* and not cut in two: one episode (a session) as in the batch run */
+    char *live_ep = tu_fmt("'%s'/episodes-*.jsonl", out);
+    char *batch_ep = tu_fmt("'%s'/episodes-*.jsonl", bout);
+    assert_int_equal(count_lines_in(batch_ep), 1);
+    assert_int_equal(count_lines_in(live_ep), 1);
+    free(live_ep);
+    free(batch_ep);
+    free(want);
+    free(host);
+    free(bout);
+    free(text);
+    free(conf);
+    free(live_it);
+    free(out);
+    free(subset);
 }
 
 static void send_lines(const char *sock, char **which, size_t n)
@@ -532,7 +597,7 @@ static void test_latency(void **state)
 static void test_clear_drops_held_records(void **state)
 {
     (void)state;
-    start("session = { idle_timeout_ms = 200; };\n");
+    start("session = { idle_timeout_ms = 200; open_turn_timeout_ms = 0; };\n");
     json_t *r = ctl("configure", "{\"formats\": [\"grpo\"]}");
     assert_true(json_is_true(json_object_get(r, "ok")));
     json_decref(r);
@@ -717,6 +782,8 @@ static void test_live_taken_names_skipped(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_slow_tool_keeps_turn_whole,
+                                        each_setup, each_teardown),
         cmocka_unit_test_setup_teardown(test_follow_rotate_truncate, each_setup,
                                         each_teardown),
         cmocka_unit_test_setup_teardown(test_two_socket_clients, each_setup,

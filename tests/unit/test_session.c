@@ -25,33 +25,43 @@ static void sink(json_t *session, core_close_reason why, void *user)
                                             "session", session));
 }
 
-static const core_session_limits no_limits = {0, 0, 0, 0, 0};
+static const core_session_limits no_limits = {0, 0, 0, 0, 0, 0};
 
-/* Feed lines written with ' for " (readable test data) and flush. */
-static core_session_stats feed(const char *const *lines,
-                               const core_session_limits *lim)
+/* Add one line written with ' for " (readable test data). */
+static void add_line(core_sessionizer *z, const char *line)
+{
+    char *l = strdup(line);
+    for (char *c = l; *c; c++)
+        if (*c == '\'')
+            *c = '"';
+    core_event ev;
+    core_strbuf why = {0};
+    if (core_event_parse(l, strlen(l), &ev, &why) != SYNTH_OK)
+        fail_msg("test line %s: %s", line, core_strbuf_str(&why));
+    core_sessionizer_add(z, &ev);
+    core_event_clear(&ev);
+    core_strbuf_free(&why);
+    free(l);
+}
+
+/* A new sessionizer whose sessions go to `closed` (emptied). */
+static core_sessionizer *sessionizer(const core_session_limits *lim)
 {
     json_decref(closed);
     closed = json_array();
-    core_sessionizer *z = core_sessionizer_new(lim, sink, NULL);
-    core_strbuf why = {0};
-    for (size_t i = 0; lines[i]; i++) {
-        char *l = strdup(lines[i]);
-        for (char *c = l; *c; c++)
-            if (*c == '\'')
-                *c = '"';
-        core_event ev;
-        core_strbuf_reset(&why);
-        if (core_event_parse(l, strlen(l), &ev, &why) != SYNTH_OK)
-            fail_msg("test line %zu: %s", i, core_strbuf_str(&why));
-        core_sessionizer_add(z, &ev);
-        core_event_clear(&ev);
-        free(l);
-    }
+    return core_sessionizer_new(lim, sink, NULL);
+}
+
+/* Feed lines and flush. */
+static core_session_stats feed(const char *const *lines,
+                               const core_session_limits *lim)
+{
+    core_sessionizer *z = sessionizer(lim);
+    for (size_t i = 0; lines[i]; i++)
+        add_line(z, lines[i]);
     core_sessionizer_flush(z);
     core_session_stats st = *core_sessionizer_stats(z);
     core_sessionizer_free(z);
-    core_strbuf_free(&why);
     return st;
 }
 
@@ -214,7 +224,7 @@ static void test_idle_gap_closes(void **state)
         lines[n++] = made[i];
     }
     lines[n] = NULL;
-    core_session_limits lim = {60000, 0, 0, 0, 0};
+    core_session_limits lim = {60000, 0, 0, 0, 0, 0};
     core_session_stats st = feed(lines, &lim);
     for (int i = 0; i < 300; i++)
         free(made[i]);
@@ -238,7 +248,7 @@ static void test_caps(void **state)
         ENV("c:3", "{'ref':'run','id':'z1','timestamp':3}"),
         NULL};
     /* two turns per part, two sessions open at once */
-    core_session_limits lim = {0, 2, 0, 2, 0};
+    core_session_limits lim = {0, 2, 0, 2, 0, 0};
     core_session_stats st = feed(log, &lim);
     /* c:1 part 0 (r1, r2) closes at r3 (cap); c:2 is evicted when c:3
      * opens; then c:1 part 1 and c:3 close at the end. */
@@ -263,6 +273,194 @@ static void test_caps(void **state)
     assert_true(saw_part1);
 }
 
+/* ---- open turns ------------------------------------------------------ */
+
+/* Turn n of ctx begins at ts: its run and its input "question n". */
+static void turn_begin(core_sessionizer *z, const char *ctx, int n, int ts)
+{
+    char *run = tu_fmt("{'contextId':'%s','log':{'ref':'run','id':'r%s%d',"
+                       "'timestamp':%d},'done':true}", ctx, ctx, n, ts);
+    char *input = tu_fmt("{'contextId':'%s','log':{'ref':'input','id':"
+                         "'i%s%d','content':'question %d','timestamp':%d},"
+                         "'done':true}", ctx, ctx, n, n, ts);
+    add_line(z, run);
+    add_line(z, input);
+    free(run);
+    free(input);
+}
+
+/* Turn n of ctx gets its final answer "answer n" at ts. */
+static void turn_answer(core_sessionizer *z, const char *ctx, int n, int ts)
+{
+    char *out = tu_fmt("{'contextId':'%s','log':{'ref':'output','id':'o%s%d',"
+                       "'name':'text','content':'answer %d','data':"
+                       "'answer %d','timestamp':%d},'done':true}",
+                       ctx, ctx, n, n, n, ts);
+    add_line(z, out);
+    free(out);
+}
+
+/* 300 events of another context, stamped from..to: the event clock
+ * advances and the idle scan (every 256 events) runs. */
+static void ticks(core_sessionizer *z, int from, int to)
+{
+    for (int i = 0; i < 300; i++) {
+        char *l = tu_fmt("{'contextId':'z:clock','log':{'ref':'event','id':"
+                         "'t%d-%d','name':'tick','timestamp':%d},'done':true}",
+                         from, i, from + (to - from) * i / 299);
+        add_line(z, l);
+        free(l);
+    }
+}
+
+/* The closed sessions of ctx, in closing order (borrowed). */
+static json_t *closed_of(const char *ctx, json_t **why, size_t nwhy)
+{
+    static json_t *found;
+    json_decref(found);
+    found = json_array();
+    size_t i, k = 0;
+    json_t *c;
+    json_array_foreach(closed, i, c) {
+        json_t *s = json_object_get(c, "session");
+        if (strcmp(str_at(s, "id"), ctx) != 0)
+            continue;
+        json_array_append(found, s);
+        if (k < nwhy)
+            why[k++] = json_object_get(c, "why");
+    }
+    return found;
+}
+
+/* The turn's input text and its first output's status. */
+static void assert_answered(json_t *turn, const char *question,
+                            const char *answer)
+{
+    assert_non_null(turn);
+    assert_string_equal(str_at(turn, "input.text"), question);
+    json_t *out = json_array_get(json_object_get(turn, "outputs"), 0);
+    assert_non_null(out);
+    assert_string_equal(str_at(out, "status"), "final");
+    assert_string_equal(str_at(out, "text"), answer);
+}
+
+static void test_open_turn_outlasts_idle_gap(void **state)
+{
+    (void)state;
+    /* idle after 1 s of event time, open turns after 5 s */
+    core_session_limits lim = {1000, 0, 0, 0, 0, 5000};
+    core_sessionizer *z = sessionizer(&lim);
+    turn_begin(z, "a:1", 1, 0);   /* waits 3 s for a tool */
+    turn_begin(z, "b:1", 1, 0);   /* answered at once */
+    turn_answer(z, "b:1", 1, 0);
+    /* c:1 says something and calls a tool in step 1: the agent runs
+     * step 2 with the result, so the turn is not answered yet */
+    turn_begin(z, "c:1", 1, 0);
+    add_line(z, ENV("c:1", "{'ref':'step','id':'c1s1','step':1,'timestamp':0}"));
+    turn_answer(z, "c:1", 1, 0);
+    add_line(z, ENV("c:1", "{'ref':'action_call','id':'c1a','name':'lookup',"
+                           "'content':'{}','data':{},'timestamp':0}"));
+    add_line(z, ENV("c:1", "{'ref':'action_result','id':'c1r','callId':'c1a',"
+                           "'name':'lookup','data':{'ok':1},'timestamp':1}"));
+    ticks(z, 1, 3000);
+    turn_answer(z, "a:1", 1, 3001);
+    add_line(z, ENV("c:1", "{'ref':'step','id':'c1s2','step':2,'timestamp':3001}"));
+    core_sessionizer_flush(z);
+    assert_int_equal(json_array_size(closed_of("c:1", NULL, 0)), 1);
+    json_t *why[2] = {0};
+    json_t *a = closed_of("a:1", why, 2);
+    assert_int_equal(json_array_size(a), 1);     /* one part, whole */
+    assert_int_equal(json_integer_value(why[0]), CORE_CLOSE_END);
+    assert_answered(turn_at(json_array_get(a, 0), 0), "question 1",
+                    "answer 1");
+    json_t *b = closed_of("b:1", why, 1);
+    assert_int_equal(json_array_size(b), 1);
+    assert_int_equal(json_integer_value(why[0]), CORE_CLOSE_IDLE);
+    assert_int_equal(core_sessionizer_stats(z)->open_turns_cut, 0);
+    core_sessionizer_free(z);
+}
+
+static void test_open_turn_carried_after_timeout(void **state)
+{
+    (void)state;
+    core_session_limits lim = {1000, 0, 0, 0, 0, 2000};
+    core_sessionizer *z = sessionizer(&lim);
+    turn_begin(z, "a:1", 1, 0);
+    ticks(z, 1, 6000);               /* longer than the open-turn timeout */
+    turn_answer(z, "a:1", 1, 6001);
+    core_sessionizer_flush(z);
+    json_t *why[2] = {0};
+    json_t *a = closed_of("a:1", why, 2);
+    assert_int_equal(json_array_size(a), 2);
+    assert_int_equal(json_integer_value(why[0]), CORE_CLOSE_IDLE);
+    json_t *cut = turn_at(json_array_get(a, 0), 0);
+    assert_int_equal(json_array_size(json_object_get(cut, "outputs")), 0);
+    /* the next part carries the turn's id and input: the answer has its
+     * instruction */
+    json_t *next = json_array_get(a, 1);
+    assert_int_equal(json_integer_value(json_object_get(next, "part")), 1);
+    assert_int_equal(json_array_size(json_object_get(next, "turns")), 1);
+    json_t *turn = turn_at(next, 0);
+    assert_answered(turn, "question 1", "answer 1");
+    assert_string_equal(str_at(turn, "id"), "ra:11");
+    assert_true(json_is_true(json_object_get(turn, "continued")));
+    assert_int_equal(core_sessionizer_stats(z)->open_turns_cut, 1);
+    assert_int_equal(core_sessionizer_stats(z)->open_turns_carried, 1);
+    core_sessionizer_free(z);
+}
+
+static void test_open_turn_wall_clock_and_cut(void **state)
+{
+    (void)state;
+    /* live: idle after 200 ms of wall clock, open turns after 1 s */
+    core_session_limits lim = {0, 0, 0, 0, 200, 1000};
+    core_sessionizer *z = sessionizer(&lim);
+    core_sessionizer_set_now(z, 0);
+    turn_begin(z, "a:1", 1, 0);
+    turn_begin(z, "b:1", 1, 0);
+    turn_answer(z, "b:1", 1, 0);
+    core_sessionizer_set_now(z, 500);
+    assert_int_equal(core_sessionizer_close_stale(z, 200), 1); /* b:1 */
+    assert_int_equal(core_sessionizer_open(z), 1);
+    core_sessionizer_set_now(z, 900);
+    assert_int_equal(core_sessionizer_close_stale(z, 200), 0);
+    core_sessionizer_set_now(z, 1500);
+    assert_int_equal(core_sessionizer_close_stale(z, 200), 1); /* a:1 */
+    /* a live `process` cuts c:1's open turn; its answer comes after */
+    turn_begin(z, "c:1", 1, 1500);
+    core_sessionizer_cut(z);
+    assert_int_equal(core_sessionizer_open(z), 0);
+    turn_answer(z, "c:1", 1, 1600);
+    core_sessionizer_flush(z);
+    json_t *why[2] = {0};
+    json_t *c = closed_of("c:1", why, 2);
+    assert_int_equal(json_array_size(c), 2);
+    assert_answered(turn_at(json_array_get(c, 1), 0), "question 1",
+                    "answer 1");
+    /* the end of the input carries nothing */
+    assert_int_equal(core_sessionizer_stats(z)->open_turns_carried, 2);
+    core_sessionizer_free(z);
+}
+
+static void test_eviction_spares_open_turns(void **state)
+{
+    (void)state;
+    core_session_limits lim = {0, 0, 0, 2, 0, 0};
+    core_sessionizer *z = sessionizer(&lim);
+    turn_begin(z, "a:1", 1, 0);      /* least recent, waiting */
+    turn_begin(z, "b:1", 1, 1);
+    turn_answer(z, "b:1", 1, 2);
+    turn_begin(z, "c:1", 1, 3);      /* a third: one must go */
+    json_t *first = json_array_get(closed, 0);
+    assert_non_null(first);
+    assert_string_equal(str_at(json_object_get(first, "session"), "id"),
+                        "b:1");
+    assert_int_equal(json_integer_value(json_object_get(first, "why")),
+                     CORE_CLOSE_EVICT);
+    core_sessionizer_flush(z);
+    core_sessionizer_free(z);
+}
+
 /* examples/README.md (the capture's notes) documents its counts; the
  * sessionizer must agree. */
 static void test_fixture_counts(void **state)
@@ -273,7 +471,7 @@ static void test_fixture_counts(void **state)
     assert_int_equal(core_lines_open(&in, path, 1 << 20), SYNTH_OK);
     json_decref(closed);
     closed = json_array();
-    core_session_limits lim = {1800000, 256, 16 << 20, 1000, 0};
+    core_session_limits lim = {1800000, 256, 16 << 20, 1000, 0, 0};
     core_sessionizer *z = core_sessionizer_new(&lim, sink, NULL);
     core_strbuf why = {0};
     const char *line;
@@ -348,6 +546,10 @@ int main(void)
         cmocka_unit_test(test_unknown_and_duplicates),
         cmocka_unit_test(test_idle_gap_closes),
         cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_open_turn_outlasts_idle_gap),
+        cmocka_unit_test(test_open_turn_carried_after_timeout),
+        cmocka_unit_test(test_open_turn_wall_clock_and_cut),
+        cmocka_unit_test(test_eviction_spares_open_turns),
         cmocka_unit_test(test_fixture_counts),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);

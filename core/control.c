@@ -152,6 +152,8 @@ static json_t *cmd_status(const core_control *c)
     json_object_set_new(st, "enabled", json_boolean(c->cfg->enabled));
     json_object_set_new(st, "mode",
                         json_string(c->cfg->realtime ? "realtime" : "batch"));
+    json_object_set_new(st, "inputs", c->inputs ? json_incref(c->inputs)
+                                                : json_array());
     json_object_set_new(st, "last_error", c->last_error[0]
                                               ? json_string(c->last_error)
                                               : json_null());

@@ -3,7 +3,8 @@
  *
  * A control client sends one JSON object per line and gets one JSON
  * object per line back:
- *   status                  counters, files, uptime, last error
+ *   status                  counters, files, inputs read, uptime,
+ *                           last error
  *   process {analyze}       close and write every open session now
  *   export {format}         process, then name the file of that format
  *                           (export_all_episodes: the spec's name for it)
@@ -31,6 +32,9 @@ typedef struct core_control {
     const char *config_path;   /* the file that config came from */
     double uptime_s;           /* how long the service has run */
     const char *last_error;    /* "" when none */
+    json_t *inputs;            /* the followed files: [{path, device,
+                                  inode, offset}], offset the bytes read
+                                  as whole lines; NULL when none */
     /* Switch the service to next (stolen).  Returns SYNTH_OK, or
      * SYNTH_ECONFIG (refused, reported, the old config runs) or
      * SYNTH_EIO (switched, its files could not be made: reported). */

@@ -299,10 +299,20 @@ static int reconfigure(void *user, core_config *next)
 
 static void control_line(live *l, conn *c, const char *line, size_t len)
 {
+    json_t *inputs = json_array();
+    for (size_t i = 0; i < l->nfollows; i++) {
+        const core_follow *f = &l->follows[i];
+        json_array_append_new(
+            inputs, json_pack("{s:s, s:I, s:I, s:I}", "path", f->path,
+                              "device", (json_int_t)f->dev, "inode",
+                              (json_int_t)f->ino, "offset",
+                              (json_int_t)core_follow_consumed(f)));
+    }
     core_control ctl = {l->p, l->cfg, l->config_path,
                         (double)(now_ms() - l->started_ms) / 1000.0,
-                        l->last_error, reconfigure, l};
+                        l->last_error, inputs, reconfigure, l};
     json_t *resp = core_control_answer(&ctl, line, len);
+    json_decref(inputs);
     char *text = json_dumps(resp, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(resp);
     if (text) {

@@ -312,6 +312,23 @@ static void test_slow_tool_keeps_turn_whole(void **state)
             usleep(1000000);
         append("agent.jsonl", lines[i]);
     }
+    /* status says how far each followed file is read: all of it, soon */
+    char *followed = path_in("agent.jsonl");
+    struct stat fs;
+    assert_int_equal(stat(followed, &fs), 0);
+    json_int_t offset = -1;
+    for (int i = 0; i < 250 && offset != (json_int_t)fs.st_size; i++) {
+        json_t *st = ctl("status", NULL);
+        json_t *in = json_array_get(json_object_get(st, "inputs"), 0);
+        offset = json_integer_value(json_object_get(in, "offset"));
+        assert_int_equal(json_integer_value(json_object_get(in, "inode")),
+                         (json_int_t)fs.st_ino);
+        json_decref(st);
+        if (offset != (json_int_t)fs.st_size)
+            usleep(20000);
+    }
+    assert_int_equal(offset, (json_int_t)fs.st_size);
+    free(followed);
     json_t *r = ctl("process", NULL);
     json_decref(r);
     assert_int_equal(stop(SIGTERM), 0);
